@@ -1,0 +1,1 @@
+"""Health models arrive with their issue; the app exists so migrations have a home."""

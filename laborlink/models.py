@@ -1,0 +1,238 @@
+"""The shared vocabulary every app uses: provinces, organisations, users, agreements."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from laborlink.validators import validate_credit_code
+
+
+class Province(models.Model):
+    """A provincial-level division with its GB/T 2260 code ("33" Zhejiang, "51" Sichuan)."""
+
+    class Kind(models.TextChoices):
+        PROVINCE = "province", _("Province")
+        AUTONOMOUS_REGION = "autonomous_region", _("Autonomous region")
+        MUNICIPALITY = "municipality", _("Municipality")
+        SAR = "sar", _("Special administrative region")
+
+    code = models.CharField(_("GB/T 2260 code"), max_length=2, primary_key=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=32, unique=True)
+    name_en = models.CharField(_("English name"), max_length=64, unique=True)
+    abbreviation = models.CharField(_("abbreviation"), max_length=2)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[1-8][0-9]$"), name="province_code_two_digits"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the active language."""
+        lang = translation.get_language() or "zh-hans"
+        return self.name_zh if lang.startswith("zh") else self.name_en
+
+
+class Organization(models.Model):
+    class Kind(models.TextChoices):
+        BUREAU = "bureau", _("Human-resources bureau")
+        EMPLOYER = "employer", _("Employer")
+        HEALTH_AUTHORITY = "health_authority", _("Health authority")
+        TRANSPORT_OPERATOR = "transport_operator", _("Transport operator")
+        PLATFORM = "platform", _("Platform")
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        COUNTY = "county", _("County")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    level = models.CharField(
+        _("administrative level"), max_length=10, choices=Level.choices, default=Level.PROVINCE
+    )
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="organizations", verbose_name=_("province")
+    )
+    city = models.CharField(_("city"), max_length=64, blank=True)
+    county = models.CharField(_("county or district"), max_length=64, blank=True)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        blank=True,
+        validators=[validate_credit_code],
+        help_text=_("18 characters; required for employers."),
+    )
+    contact_phone = models.CharField(_("office phone"), max_length=32, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["province_id", "name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_code"],
+                condition=~Q(credit_code=""),
+                name="organization_credit_code_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="employer") | ~Q(credit_code=""),
+                name="employer_has_credit_code",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "province", "name"], name="organization_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person (or a province's machine account) acting for one organisation."""
+
+    class Role(models.TextChoices):
+        HR_OFFICER = "hr_officer", _("HR officer")
+        BUREAU_OFFICER = "bureau_officer", _("Bureau officer")
+        HEALTH_OFFICER = "health_officer", _("Health officer")
+        API_CLIENT = "api_client", _("API client")
+        PLATFORM_ADMIN = "platform_admin", _("Platform administrator")
+
+    # Which organisation kind each role acts for.
+    ROLE_ORGANIZATION_KIND = {
+        Role.HR_OFFICER: Organization.Kind.EMPLOYER,
+        Role.BUREAU_OFFICER: Organization.Kind.BUREAU,
+        Role.HEALTH_OFFICER: Organization.Kind.HEALTH_AUTHORITY,
+        Role.API_CLIENT: Organization.Kind.BUREAU,
+        Role.PLATFORM_ADMIN: Organization.Kind.PLATFORM,
+    }
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("organization"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    full_name = models.CharField(_("full name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role="") | Q(role="platform_admin") | Q(organization__isnull=False),
+                name="user_role_needs_organization",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def province(self) -> Province | None:
+        return self.organization.province if self.organization_id else None
+
+    @property
+    def province_code(self) -> str | None:
+        return self.organization.province_id if self.organization_id else None
+
+
+class CooperationAgreement(models.Model):
+    """A labor-cooperation agreement: the exporting province sends workers to the importing one.
+
+    Only provinces with an active agreement exchange postings, whitelists and matches.
+    City- or county-level agreements name the cities; they still bind the two provinces.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATED = "terminated", _("Terminated")
+
+    title = models.CharField(_("title"), max_length=200)
+    importing_province = models.ForeignKey(
+        Province,
+        on_delete=models.PROTECT,
+        related_name="import_agreements",
+        verbose_name=_("importing province"),
+    )
+    exporting_province = models.ForeignKey(
+        Province,
+        on_delete=models.PROTECT,
+        related_name="export_agreements",
+        verbose_name=_("exporting province"),
+    )
+    importing_city = models.CharField(_("importing city"), max_length=64, blank=True)
+    exporting_city = models.CharField(_("exporting city"), max_length=64, blank=True)
+    signed_on = models.DateField(_("signed on"))
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
+    yearly_quota = models.PositiveIntegerField(_("yearly quota (workers)"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["importing_province_id", "exporting_province_id", "-valid_from"]
+        verbose_name = _("cooperation agreement")
+        verbose_name_plural = _("cooperation agreements")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(importing_province=models.F("exporting_province")),
+                name="agreement_two_different_provinces",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="agreement_valid_until_after_valid_from",
+            ),
+            models.UniqueConstraint(
+                fields=[
+                    "importing_province",
+                    "exporting_province",
+                    "importing_city",
+                    "exporting_city",
+                    "valid_from",
+                ],
+                name="agreement_unique_per_pair_and_start",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["importing_province", "exporting_province", "status"],
+                name="agreement_pair_status",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_in_force_on(self, day: date) -> bool:
+        return (
+            self.status == self.Status.ACTIVE
+            and self.valid_from <= day
+            and (self.valid_until is None or day <= self.valid_until)
+        )

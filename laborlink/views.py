@@ -1,0 +1,64 @@
+"""Pages of the shared vocabulary: home, health, and the page helper for domain errors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from laborlink import selectors
+from laborlink.access import is_platform_admin, province_code_of
+from laborlink.errors import DomainError
+from laborlink.health_checks import database_status, redis_status
+from laborlink.models import User
+
+
+def domain_error_response(
+    request: HttpRequest, error: DomainError, template: str, context: dict
+) -> HttpResponse:
+    """Re-render a page with the domain error as a message and its 4xx status."""
+    messages.error(request, str(error.message))
+    return render(request, template, context, status=error.status_code)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    province = user.province
+    today = timezone.localdate()
+    agreements = selectors.agreements_visible_to(user)
+    context = {
+        "role": user.get_role_display() if user.role else "",
+        "organization": user.organization,
+        "province": province,
+        "is_admin": is_platform_admin(user),
+        "agreements_in_force": [a for a in agreements if a.is_in_force_on(today)],
+        "partners_exporting": (
+            selectors.cooperating_exporting_provinces(importing=province_code_of(user))
+            if province
+            else []
+        ),
+        "partners_importing": (
+            selectors.cooperating_importing_provinces(exporting=province_code_of(user))
+            if province
+            else []
+        ),
+        "today": today,
+    }
+    return render(request, "laborlink/home.html", context)
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and Redis status; 503 when either is down (for compose and load balancers)."""
+    checks = {"database": database_status(), "redis": redis_status()}
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
