@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -35,6 +36,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VAR = ROOT / "var"
 VENV_PY = VENV / "bin" / "python"
+# While `dev.py run` is up, it leaves its service URLs here for `dev.py manage`.
+RUNNING = VAR / "running.json"
 EXTRAS = "dev,embedded"
 DB_NAME = "laborlink"
 
@@ -209,6 +212,7 @@ def cmd_run(args: list[str]) -> int:
     try:
         env = resolve_services(embedded, prefer_local=False)
         ensure_database(env)
+        RUNNING.write_text(json.dumps({k: env[k] for k in ("DATABASE_URL", "REDIS_URL")}))
         say("applying migrations")
         manage(env, "migrate", "--noinput", "-v", "0")
         compile_translations(env)
@@ -248,6 +252,7 @@ def cmd_run(args: list[str]) -> int:
         return 0
     finally:
         _stop_children(children)
+        RUNNING.unlink(missing_ok=True)
         embedded.stop()
         say("stopped")
 
@@ -344,9 +349,23 @@ def _redact(url: str) -> str:
     return url
 
 
+def _running_services() -> dict[str, str]:
+    """The service URLs of a `dev.py run` that is up right now, if any."""
+    try:
+        urls = json.loads(RUNNING.read_text())
+    except (OSError, ValueError):
+        return {}
+    redis_port = urls.get("REDIS_URL", "").rsplit(":", 1)[-1].split("/")[0]
+    if redis_port.isdigit() and port_answers("127.0.0.1", int(redis_port)):
+        return urls
+    return {}
+
+
 def cmd_manage(args: list[str]) -> int:
     embedded = EmbeddedServices()
     try:
+        for key, value in _running_services().items():
+            os.environ.setdefault(key, value)
         env = resolve_services(embedded, prefer_local=False)
         return manage(env, *args, check=False)
     finally:
