@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from laborlink import selectors
-from laborlink.access import is_platform_admin, province_code_of
+from laborlink.access import is_platform_admin
 from laborlink.errors import DomainError
 from laborlink.health_checks import database_status, redis_status
 from laborlink.models import User
@@ -37,16 +37,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "province": province,
         "is_admin": is_platform_admin(user),
         "agreements_in_force": [a for a in agreements if a.is_in_force_on(today)],
-        "partners_exporting": (
-            selectors.cooperating_exporting_provinces(importing=province_code_of(user))
-            if province
-            else []
-        ),
-        "partners_importing": (
-            selectors.cooperating_importing_provinces(exporting=province_code_of(user))
-            if province
-            else []
-        ),
         "today": today,
     }
     return render(request, "laborlink/home.html", context)

@@ -79,3 +79,26 @@ def test_time_and_language_defaults(settings):
     assert settings.USE_TZ is True
     assert settings.LANGUAGE_CODE == "zh-hans"
     assert [code for code, _ in settings.LANGUAGES] == ["zh-hans", "en"]
+
+
+def test_deploy_check_passes_under_production_settings():
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SECRET_KEY", "DATA_ENCRYPTION_KEY", "DJANGO_DEBUG"}
+    }
+    env.update(
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="p" * 30 + "q" * 30,
+        DATA_ENCRYPTION_KEY="k" * 44,
+        DJANGO_ALLOWED_HOSTS="laborlink.example.org",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
