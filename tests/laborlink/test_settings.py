@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -89,7 +90,7 @@ def test_deploy_check_passes_under_production_settings():
     }
     env.update(
         DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY="p" * 30 + "q" * 30,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DATA_ENCRYPTION_KEY="k" * 44,
         DJANGO_ALLOWED_HOSTS="laborlink.example.org",
     )
