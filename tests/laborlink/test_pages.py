@@ -79,3 +79,25 @@ def test_logout_is_a_post(client, hr_officer):
     client.force_login(hr_officer)
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/laborlink/province/",
+        "/admin/laborlink/organization/",
+        "/admin/laborlink/user/",
+        "/admin/laborlink/cooperationagreement/",
+        "/admin/laborlink/cooperationagreement/add/",
+        "/admin/oauth2_provider/application/",
+    ],
+)
+def test_admin_pages_for_the_vocabulary(client, platform_admin, agreements, path):
+    client.force_login(platform_admin)
+    response = client.get(path)
+    assert response.status_code == 200
+
+
+def test_admin_is_closed_to_officers(client, sichuan_officer):
+    client.force_login(sichuan_officer)
+    assert client.get("/admin/laborlink/organization/").status_code == 302
