@@ -321,6 +321,7 @@ def cmd_test(args: list[str]) -> int:
     try:
         env = resolve_services(embedded, prefer_local=True)
         say(f"database: {_redact(env['DATABASE_URL'])}   redis: {_redact(env['REDIS_URL'])}")
+        ensure_database(env)
         compile_translations(env)
         steps = [
             ["ruff", "check", "."],

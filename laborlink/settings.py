@@ -15,6 +15,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from laborlink.personal_data import decode_master_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -44,8 +46,9 @@ def _required_secret(name: str, dev_default: str) -> str:
 
 
 SECRET_KEY = _required_secret("DJANGO_SECRET_KEY", _DEV_SECRET_KEY)
-# Key for personal data at rest (ID numbers, phones, health results).
+# Key for personal data at rest (ID numbers, phones, health results): 32 bytes, base64.
 DATA_ENCRYPTION_KEY = _required_secret("DATA_ENCRYPTION_KEY", _DEV_DATA_KEY)
+decode_master_key(DATA_ENCRYPTION_KEY)  # fails loudly on a malformed key
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS",

@@ -24,9 +24,9 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
-
-# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
-# (creating users) are still plain synchronous calls.
+# Playwright's sync API keeps an event loop running in the test thread for the rest of the
+# session; the ORM calls the tests make are still plain synchronous calls. (Test code only:
+# subprocesses started by tests drop it, see tests/laborlink/test_settings.py.)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 

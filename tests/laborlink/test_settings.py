@@ -12,14 +12,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUP = "import django; django.setup(); print('started')"
+# Set by the browser-test harness for its own thread; never part of a deployment.
+PRODUCTION_UNSET = {
+    "DJANGO_SECRET_KEY",
+    "DATA_ENCRYPTION_KEY",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
+VALID_DATA_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # 32 bytes, base64
 
 
 def _start(**overrides: str) -> subprocess.CompletedProcess:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SECRET_KEY", "DATA_ENCRYPTION_KEY", "DJANGO_DEBUG"}
-    }
+    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_UNSET}
     env["DJANGO_SETTINGS_MODULE"] = "laborlink.settings"
     env.update(overrides)
     return subprocess.run(
@@ -36,7 +40,7 @@ def test_development_starts_with_defaults():
 @pytest.mark.parametrize(
     ("present", "missing"),
     [
-        ({"DATA_ENCRYPTION_KEY": "k" * 44}, "DJANGO_SECRET_KEY"),
+        ({"DATA_ENCRYPTION_KEY": VALID_DATA_KEY}, "DJANGO_SECRET_KEY"),
         ({"DJANGO_SECRET_KEY": "s" * 60}, "DATA_ENCRYPTION_KEY"),
     ],
 )
@@ -53,7 +57,7 @@ def test_production_refuses_the_development_placeholder():
     result = _start(
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=dev_settings._DEV_SECRET_KEY,
-        DATA_ENCRYPTION_KEY="k" * 44,
+        DATA_ENCRYPTION_KEY=VALID_DATA_KEY,
     )
     assert result.returncode != 0
     assert "development placeholder" in result.stderr
@@ -63,7 +67,7 @@ def test_production_starts_with_its_secrets():
     result = _start(
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="s" * 60,
-        DATA_ENCRYPTION_KEY="k" * 44,
+        DATA_ENCRYPTION_KEY=VALID_DATA_KEY,
         DJANGO_ALLOWED_HOSTS="example.org",
     )
     assert result.returncode == 0, result.stderr
@@ -83,15 +87,11 @@ def test_time_and_language_defaults(settings):
 
 
 def test_deploy_check_passes_under_production_settings():
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SECRET_KEY", "DATA_ENCRYPTION_KEY", "DJANGO_DEBUG"}
-    }
+    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_UNSET}
     env.update(
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DATA_ENCRYPTION_KEY="k" * 44,
+        DATA_ENCRYPTION_KEY=VALID_DATA_KEY,
         DJANGO_ALLOWED_HOSTS="laborlink.example.org",
     )
     result = subprocess.run(
@@ -103,3 +103,15 @@ def test_deploy_check_passes_under_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("bad_key", ["not base64!", "c2hvcnQ="])
+def test_a_malformed_encryption_key_stops_start_up(bad_key):
+    result = _start(
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DATA_ENCRYPTION_KEY=bad_key,
+        DJANGO_ALLOWED_HOSTS="example.org",
+    )
+    assert result.returncode != 0
+    assert "DATA_ENCRYPTION_KEY must" in result.stderr
