@@ -35,12 +35,6 @@ class OrganizationAdminForm(forms.ModelForm):
     def clean_credit_code(self):
         return normalize_credit_code(self.cleaned_data.get("credit_code", ""))
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("kind") == Organization.Kind.EMPLOYER and not cleaned.get("credit_code"):
-            self.add_error("credit_code", _("An employer needs its unified social credit code."))
-        return cleaned
-
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):

@@ -67,14 +67,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(body, status=exc.status_code, headers=headers)
 
 
-class ErrorSerializer(serializers.Serializer):
-    """The error shape, for the schema."""
-
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField(required=False)
-
-
 # --- Core endpoints -------------------------------------------------------------------------
 
 
@@ -135,7 +127,7 @@ class AgreementFilter(filters.FilterSet):
         fields = ["status", "importing_province", "exporting_province"]
 
     def filter_in_force_on(self, queryset, name, value):
-        return queryset.filter(pk__in=selectors.agreements_in_force(on=value).values("pk"))
+        return selectors.agreements_in_force(on=value, among=queryset)
 
 
 class AgreementViewSet(viewsets.ReadOnlyModelViewSet):

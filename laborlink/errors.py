@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """A business rule refused the request. `message` is user-facing and translated."""
@@ -42,8 +44,6 @@ class NotFound(DomainError):
     status_code = 404
 
     def __init__(self, message: Any = None, **kwargs: Any) -> None:
-        from django.utils.translation import gettext_lazy as _
-
         super().__init__(message or _("Not found."), code="not_found", **kwargs)
 
 
@@ -53,8 +53,6 @@ class Forbidden(DomainError):
     status_code = 403
 
     def __init__(self, message: Any = None, **kwargs: Any) -> None:
-        from django.utils.translation import gettext_lazy as _
-
         super().__init__(
             message or _("You are not allowed to do this."), code="forbidden", **kwargs
         )

@@ -95,6 +95,8 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="employer") | ~Q(credit_code=""),
                 name="employer_has_credit_code",
+                violation_error_code="credit_code_required",
+                violation_error_message=_("An employer needs its unified social credit code."),
             ),
             models.UniqueConstraint(
                 fields=["kind", "province", "name"], name="organization_name_unique"
@@ -151,10 +153,6 @@ class User(AbstractUser):
     @property
     def province(self) -> Province | None:
         return self.organization.province if self.organization_id else None
-
-    @property
-    def province_code(self) -> str | None:
-        return self.organization.province_id if self.organization_id else None
 
 
 class CooperationAgreement(models.Model):

@@ -16,12 +16,16 @@ def provinces_all() -> QuerySet[Province]:
     return Province.objects.all()
 
 
-def agreements_in_force(*, on: date | None = None) -> QuerySet[CooperationAgreement]:
-    """Active agreements whose validity covers `on` (today in Asia/Shanghai by default)."""
+def agreements_in_force(
+    *, on: date | None = None, among: QuerySet[CooperationAgreement] | None = None
+) -> QuerySet[CooperationAgreement]:
+    """Active agreements whose validity covers `on` (today in Asia/Shanghai by default),
+    optionally narrowing an already scoped queryset `among`."""
     day = on or timezone.localdate()
-    return CooperationAgreement.objects.filter(
-        status=CooperationAgreement.Status.ACTIVE, valid_from__lte=day
-    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+    qs = CooperationAgreement.objects.all() if among is None else among
+    return qs.filter(status=CooperationAgreement.Status.ACTIVE, valid_from__lte=day).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=day)
+    )
 
 
 def provinces_cooperate(

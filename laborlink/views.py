@@ -30,13 +30,14 @@ def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user
     province = user.province
     today = timezone.localdate()
-    agreements = selectors.agreements_visible_to(user)
     context = {
         "role": user.get_role_display() if user.role else "",
         "organization": user.organization,
         "province": province,
         "is_admin": is_platform_admin(user),
-        "agreements_in_force": [a for a in agreements if a.is_in_force_on(today)],
+        "agreements_in_force": selectors.agreements_in_force(
+            on=today, among=selectors.agreements_visible_to(user)
+        ),
         "today": today,
     }
     return render(request, "laborlink/home.html", context)

@@ -10,15 +10,6 @@ from laborlink.models import CooperationAgreement, Organization, Province, User
 
 TEST_PASSWORD = "Test-pass-2026!"
 
-# Valid unified social credit codes (check digits computed with python-stdnum).
-CREDIT_CODES = iter(
-    [
-        "913310837012345609",
-        "914403007012345600",
-        "91440800701234560R",
-    ]
-)
-
 
 def province(code: str) -> Province:
     return Province.objects.get(code=code)

@@ -89,3 +89,17 @@ def test_admin_form_reports_a_bad_code(db):
     )
     assert not form.is_valid()
     assert "credit_code" in form.errors
+
+
+def test_admin_form_reports_a_missing_employer_code_with_the_constraint_message(db):
+    from django.utils import translation
+
+    from laborlink.admin import OrganizationAdminForm
+
+    form = OrganizationAdminForm(
+        data={"name": "无码企业", "kind": "employer", "level": "city", "province": "33"}
+    )
+    with translation.override("zh-hans"):
+        assert not form.is_valid()
+        assert "用人单位必须填写统一社会信用代码。" in str(form.errors)
+    assert not Organization.objects.filter(name="无码企业").exists()
