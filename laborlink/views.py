@@ -16,6 +16,28 @@ from laborlink.errors import DomainError
 from laborlink.health_checks import database_status, redis_status
 from laborlink.models import User
 
+PAGE_SIZE = 25
+
+
+def paginate(request: HttpRequest, queryset, *, per_page: int = PAGE_SIZE):
+    """The requested page of a queryset (out-of-range pages give the last page)."""
+    from django.core.paginator import Paginator
+
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def form_add_domain_error(form, error: DomainError) -> None:
+    """Show a service's refusal on the form: against its field when the form has it, else
+    at the top. Every message of `error.details` is shown against its field too."""
+    added = False
+    for name, messages_ in (error.details or {}).items():
+        if name in form.fields:
+            for message in messages_ if isinstance(messages_, list) else [messages_]:
+                form.add_error(name, str(message))
+                added = True
+    if not added:
+        form.add_error(error.field if error.field in form.fields else None, str(error.message))
+
 
 def domain_error_response(
     request: HttpRequest, error: DomainError, template: str, context: dict

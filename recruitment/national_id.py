@@ -15,6 +15,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -37,6 +38,7 @@ class NationalId:
     sex: str  # "male" or "female"
 
 
+@lru_cache(maxsize=8192)
 def region_code_known(code: str) -> bool:
     """Is this county-level code in the table of GB/T 2260 codes, in any year?
 
@@ -56,46 +58,41 @@ def normalize_national_id(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw or "").strip().upper()
 
 
+MESSAGES = {
+    "required": _("Enter the national ID number."),
+    "length": _("A national ID number has 18 characters; this one has %(count)d."),
+    "format": _("A national ID number is 17 digits followed by a digit or X."),
+    "province": _("The first two digits %(code)s are not the code of any province."),
+    "checksum": _("The check digit is wrong: please compare the number with the ID card."),
+    "birth_date": _("The birth date in this number (%(digits)s) is not a real date."),
+    "birth_date_range": _("The birth date in this number (%(date)s) is not possible."),
+}
+
+
+def _invalid(code: str, **params) -> ValidationError:
+    return ValidationError(MESSAGES[code], code=code, params=params or None)
+
+
 def parse_national_id(raw: str, *, today: date | None = None) -> NationalId:
-    """Validate a national ID number and derive what it encodes; raises ValidationError."""
+    """Validate a national ID number and derive what it encodes; raises ValidationError
+    whose `code` is a key of MESSAGES."""
     number = normalize_national_id(raw)
     if not number:
-        raise ValidationError(_("Enter the national ID number."), code="required")
+        raise _invalid("required")
     if len(number) != 18:
-        raise ValidationError(
-            _("A national ID number has 18 characters; this one has %(count)d."),
-            code="length",
-            params={"count": len(number)},
-        )
+        raise _invalid("length", count=len(number))
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        raise ValidationError(
-            _("A national ID number is 17 digits followed by a digit or X."), code="format"
-        )
+        raise _invalid("format")
     if number[:2] not in PROVINCE_CODES:
-        raise ValidationError(
-            _("The first two digits %(code)s are not the code of any province."),
-            code="province",
-            params={"code": number[:2]},
-        )
+        raise _invalid("province", code=number[:2])
     if number[17] != ric.calc_check_digit(number):
-        raise ValidationError(
-            _("The check digit is wrong: please compare the number with the ID card."),
-            code="checksum",
-        )
+        raise _invalid("checksum")
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:
-        raise ValidationError(
-            _("The birth date in this number (%(digits)s) is not a real date."),
-            code="birth_date",
-            params={"digits": number[6:14]},
-        ) from exc
+        raise _invalid("birth_date", digits=number[6:14]) from exc
     if birth.year < EARLIEST_BIRTH_YEAR or birth > (today or timezone.localdate()):
-        raise ValidationError(
-            _("The birth date in this number (%(date)s) is not possible."),
-            code="birth_date",
-            params={"date": birth.isoformat()},
-        )
+        raise _invalid("birth_date_range", date=birth.isoformat())
     return NationalId(
         number=number,
         province_code=number[:2],

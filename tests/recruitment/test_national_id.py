@@ -81,8 +81,8 @@ def test_unknown_county_is_flagged_not_rejected():
         (with_check("99010419900307123"), "province"),
         (GOOD[:17] + ("0" if GOOD[17] != "0" else "1"), "checksum"),
         (with_check("51010419900230123"), "birth_date"),  # 30 February
-        (with_check("51010418500307123"), "birth_date"),  # before 1900
-        (with_check("51010420990307123"), "birth_date"),  # in the future
+        (with_check("51010418500307123"), "birth_date_range"),  # before 1900
+        (with_check("51010420990307123"), "birth_date_range"),  # in the future
     ],
 )
 def test_bad_numbers_are_refused_with_their_reason(raw, code):

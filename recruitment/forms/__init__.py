@@ -1,0 +1,1 @@
+"""Forms of the recruitment pages, one module per area."""

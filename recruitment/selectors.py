@@ -1,0 +1,223 @@
+"""Every read of the recruitment app, scoped to the user as DESIGN.md's "Who may see what" says.
+
+Pages and API endpoints that show the same thing call the same selector. An object outside
+the user's scope is simply absent, so a detail view of it answers 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from laborlink.access import is_platform_admin, province_code_of
+from laborlink.models import Organization, User
+from recruitment.models import (
+    Applicant,
+    ImportBatch,
+    JobPosting,
+    PersonalDataReveal,
+    Placement,
+    WhitelistDecision,
+    WhitelistEntry,
+)
+
+Role = User.Role
+Kind = Organization.Kind
+
+
+def _bureau_of(user: User) -> Organization | None:
+    """The bureau a bureau officer or a province's API client acts for."""
+    if not user.is_authenticated or user.role not in {Role.BUREAU_OFFICER, Role.API_CLIENT}:
+        return None
+    org = user.organization
+    if org is None or not org.is_active or org.kind != Kind.BUREAU:
+        return None
+    return org
+
+
+def registry_scope(bureau: Organization) -> Q:
+    """Applicants a bureau registered: a provincial bureau's scope is its whole province."""
+    if bureau.level == Organization.Level.PROVINCE:
+        return Q(registering_bureau__province_id=bureau.province_id)
+    return Q(registering_bureau=bureau)
+
+
+# --- Postings -------------------------------------------------------------------------------
+
+
+def _open_filter(day: date) -> Q:
+    return Q(status=JobPosting.Status.OPEN, deadline__gte=day)
+
+
+def postings_visible_to(user: User) -> QuerySet[JobPosting]:
+    """An employer's own postings; all postings of a bureau's province; open postings targeted
+    at a bureau's province; everything for platform admins; nothing for anyone else."""
+    qs = JobPosting.objects.select_related("employer", "province").prefetch_related(
+        "target_provinces"
+    )
+    if is_platform_admin(user):
+        return qs
+    if not user.is_authenticated or user.organization_id is None:
+        return qs.none()
+    if user.role == Role.HR_OFFICER and user.organization.kind == Kind.EMPLOYER:
+        return qs.filter(employer_id=user.organization_id)
+    bureau = _bureau_of(user)
+    if bureau is None:
+        return qs.none()
+    code = bureau.province_id
+    targeted = JobPosting.target_provinces.through.objects.filter(
+        jobposting_id=OuterRef("pk"), province_id=code
+    )
+    return qs.filter(Q(province_id=code) | (_open_filter(timezone.localdate()) & Exists(targeted)))
+
+
+def postings_open(*, on: date | None = None, among: QuerySet[JobPosting] | None = None):
+    """Open postings whose deadline has not passed and that have positions left."""
+    from django.db.models import F
+
+    qs = JobPosting.objects.all() if among is None else among
+    return qs.filter(_open_filter(on or timezone.localdate())).filter(
+        positions_filled__lt=F("positions")
+    )
+
+
+# --- Applicants -----------------------------------------------------------------------------
+
+
+def applicants_visible_to(user: User) -> QuerySet[Applicant]:
+    """Exporting bureau: the applicants it registered. Importing bureau: applicants approved
+    for its province (including those it returned). Employer: applicants placed on its own
+    postings. Health officer: applicants of its province. API client: as its bureau."""
+    qs = Applicant.objects.select_related("home_province", "registering_bureau")
+    if is_platform_admin(user):
+        return qs
+    if not user.is_authenticated or user.organization_id is None:
+        return qs.none()
+    org = user.organization
+    if not org.is_active:
+        return qs.none()
+    if user.role == Role.HR_OFFICER and org.kind == Kind.EMPLOYER:
+        placed = Placement.objects.filter(applicant_id=OuterRef("pk"), posting__employer=org)
+        return qs.filter(Exists(placed))
+    if user.role == Role.HEALTH_OFFICER and org.kind == Kind.HEALTH_AUTHORITY:
+        return qs.filter(home_province_id=org.province_id)
+    bureau = _bureau_of(user)
+    if bureau is None:
+        return qs.none()
+    shared = WhitelistEntry.objects.filter(
+        applicant_id=OuterRef("pk"), importing_province_id=bureau.province_id
+    ).filter(
+        Q(status=WhitelistEntry.Status.APPROVED)
+        | Q(countersign=WhitelistEntry.Countersign.RETURNED)
+    )
+    return qs.filter(registry_scope(bureau) | Exists(shared))
+
+
+def applicants_registered_by(user: User) -> QuerySet[Applicant]:
+    """The exporting side's own registry (what a bureau may edit, reveal and review)."""
+    qs = Applicant.objects.select_related("home_province", "registering_bureau")
+    bureau = _bureau_of(user)
+    if bureau is None or user.role != Role.BUREAU_OFFICER:
+        return qs.none()
+    return qs.filter(registry_scope(bureau))
+
+
+def employer_may_see_contact(user: User, applicant: Applicant) -> bool:
+    """An employer sees an applicant's name and phone only after the applicant accepted."""
+    if user.role != Role.HR_OFFICER:
+        return True
+    return Placement.objects.filter(
+        applicant=applicant,
+        posting__employer_id=user.organization_id,
+        status__in=Placement.ACCEPTED_STATUSES,
+    ).exists()
+
+
+def applicant_reveals(user: User, applicant: Applicant) -> QuerySet[PersonalDataReveal]:
+    return (
+        PersonalDataReveal.objects.filter(applicant=applicant)
+        .filter(applicant__in=applicants_registered_by(user))
+        .select_related("actor")
+    )
+
+
+# --- Whitelist ------------------------------------------------------------------------------
+
+
+def whitelist_entries_visible_to(user: User) -> QuerySet[WhitelistEntry]:
+    """Exporting side: entries of its applicants. Importing side: approved entries for its
+    province and the ones it returned."""
+    qs = WhitelistEntry.objects.select_related(
+        "applicant",
+        "applicant__home_province",
+        "importing_province",
+        "decided_by",
+        "countersigned_by",
+    )
+    if is_platform_admin(user):
+        return qs
+    bureau = _bureau_of(user)
+    if bureau is None:
+        return qs.none()
+    own = Applicant.objects.filter(registry_scope(bureau)).values("pk")
+    shared = Q(importing_province_id=bureau.province_id) & (
+        Q(status=WhitelistEntry.Status.APPROVED)
+        | Q(countersign=WhitelistEntry.Countersign.RETURNED)
+    )
+    return qs.filter(Q(applicant__in=own) | shared)
+
+
+def applicants_for_review(user: User, *, province: str) -> QuerySet[Applicant]:
+    """The exporting bureau's queue for one importing province: its applicants with no
+    decision for that province yet, or whose entry came back for correction."""
+    decided = WhitelistEntry.objects.filter(
+        applicant_id=OuterRef("pk"), importing_province_id=province
+    ).exclude(status=WhitelistEntry.Status.PENDING)
+    return applicants_registered_by(user).filter(~Exists(decided))
+
+
+def whitelist_for_countersign(user: User) -> QuerySet[WhitelistEntry]:
+    """Approvals shared with the importing bureau that await its countersignature."""
+    code = province_code_of(user)
+    if _bureau_of(user) is None or code is None:
+        return WhitelistEntry.objects.none()
+    return whitelist_entries_visible_to(user).filter(
+        importing_province_id=code,
+        status=WhitelistEntry.Status.APPROVED,
+        countersign=WhitelistEntry.Countersign.AWAITING,
+        expires_on__gte=timezone.localdate(),
+    )
+
+
+def whitelist_effective(*, on: date | None = None) -> QuerySet[WhitelistEntry]:
+    """Entries that make an applicant eligible in a province on `on`: approved, countersigned
+    and not expired. Not scoped: for the matching engine, never for display."""
+    day = on or timezone.localdate()
+    return WhitelistEntry.objects.filter(
+        status=WhitelistEntry.Status.APPROVED,
+        countersign=WhitelistEntry.Countersign.COUNTERSIGNED,
+        expires_on__gte=day,
+    )
+
+
+def whitelist_history(user: User, applicant: Applicant) -> QuerySet[WhitelistDecision]:
+    """Every decision on an applicant's entries that the user may see."""
+    return (
+        WhitelistDecision.objects.filter(
+            entry__in=whitelist_entries_visible_to(user).filter(applicant=applicant)
+        )
+        .select_related("actor", "entry__importing_province")
+        .order_by("decided_at", "id")
+    )
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+
+def import_batches_visible_to(user: User) -> QuerySet[ImportBatch]:
+    bureau = _bureau_of(user)
+    if bureau is None or user.role != Role.BUREAU_OFFICER:
+        return ImportBatch.objects.none()
+    return ImportBatch.objects.filter(bureau=bureau).select_related("uploaded_by").defer("content")

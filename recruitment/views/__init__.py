@@ -1,0 +1,1 @@
+"""Browser pages of the recruitment app, one module per area; each defines `urlpatterns`."""

@@ -1,0 +1,5 @@
+"""Pages: applicants."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Pages: postings."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Pages: whitelist."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
