@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from importlib import import_module
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
@@ -237,6 +239,18 @@ def load_demo_data() -> dict[str, int]:
             client_secret=API_CLIENT_SECRET,
         )
         created["api_clients"] += 1
+
+    # Each app may ship its own demo data in `<app>/demo.py` (laborlink imports no app).
+    for app in apps.get_app_configs():
+        if app.name == "laborlink" or not app.name.isidentifier():
+            continue
+        try:
+            module = import_module(f"{app.name}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app.name}.demo":
+                raise
+            continue
+        created.update(module.load_demo_data())
     return created
 
 

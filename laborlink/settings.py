@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_FLOWS": ["clientCredentials"],
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_SCOPES": {"read": "Read the data of the client's province"},
+    # One name for a choice set that several fields use (a posting's occupation, skills).
+    "ENUM_NAME_OVERRIDES": {"OccupationEnum": "recruitment.occupations.Occupation"},
 }
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": _("Read the data of the client's province")},

@@ -6,10 +6,14 @@ from oauth2_provider import views as oauth2_views
 from rest_framework.routers import DefaultRouter
 
 from laborlink import api, views
+from recruitment import api as recruitment_api
 
 router = DefaultRouter()
 router.register("provinces", api.ProvinceViewSet, basename="province")
 router.register("agreements", api.AgreementViewSet, basename="agreement")
+router.register("postings", recruitment_api.JobPostingViewSet, basename="posting")
+router.register("applicants", recruitment_api.ApplicantViewSet, basename="applicant")
+router.register("whitelist", recruitment_api.WhitelistEntryViewSet, basename="whitelist-entry")
 
 # Only the token endpoints: machine clients use the client-credentials grant.
 oauth2_urlpatterns = [

@@ -201,7 +201,7 @@ class ImportBatch(models.Model):
     error_rows = models.PositiveIntegerField(_("rows with errors"), default=0)
     created_count = models.PositiveIntegerField(_("applicants added"), default=0)
     unchanged_count = models.PositiveIntegerField(_("already registered"), default=0)
-    # [{"row": 7, "field": "national_id", "code": "checksum", "params": {...}}, …]
+    # [{"row": 7, "field": "national_id", "key": "national_id.checksum", "params": {…}}, …]
     errors = models.JSONField(default=list, blank=True)
     failure = models.TextField(_("failure"), blank=True)
     task_id = models.CharField(max_length=64, blank=True)
@@ -318,6 +318,10 @@ class Applicant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.national_id_masked})"
+
+    @property
+    def key_group_labels(self) -> list[str]:
+        return [str(KeyGroup(code).label) for code in self.key_groups if code in KeyGroup.values]
 
     def age_on(self, day: date) -> int:
         years = day.year - self.birth_date.year

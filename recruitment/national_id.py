@@ -69,7 +69,7 @@ MESSAGES = {
 }
 
 
-def _invalid(code: str, **params) -> ValidationError:
+def _invalid(code: str, /, **params) -> ValidationError:
     return ValidationError(MESSAGES[code], code=code, params=params or None)
 
 

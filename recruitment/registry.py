@@ -112,7 +112,7 @@ def _split(value: Any) -> list[str]:
     if isinstance(value, list | tuple | set | frozenset):
         items: Iterable[Any] = value
     else:
-        items = re.split(r"[,，、;；/\s]+", unicodedata.normalize("NFKC", str(value)))
+        items = re.split(r"[,，、;；/\n]+", unicodedata.normalize("NFKC", str(value)))
     return [str(item).strip() for item in items if str(item).strip()]
 
 
@@ -121,11 +121,14 @@ def _lookup(values: list[str], table: dict[str, str]) -> tuple[list[str], list[s
     codes: list[str] = []
     unknown: list[str] = []
     for value in values:
-        code = table.get(value.casefold())
-        if code is None:
-            unknown.append(value)
-        elif code not in codes:
-            codes.append(code)
+        # "焊工 电工": names separated by spaces, unless the whole is one name ("General worker")
+        parts = [value] if value.casefold() in table else value.split()
+        for part in parts:
+            code = table.get(part.casefold())
+            if code is None:
+                unknown.append(part)
+            elif code not in codes:
+                codes.append(code)
     return codes, unknown
 
 

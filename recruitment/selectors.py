@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from laborlink.access import is_platform_admin, province_code_of
@@ -75,8 +75,6 @@ def postings_visible_to(user: User) -> QuerySet[JobPosting]:
 
 def postings_open(*, on: date | None = None, among: QuerySet[JobPosting] | None = None):
     """Open postings whose deadline has not passed and that have positions left."""
-    from django.db.models import F
-
     qs = JobPosting.objects.all() if among is None else among
     return qs.filter(_open_filter(on or timezone.localdate())).filter(
         positions_filled__lt=F("positions")
@@ -122,6 +120,20 @@ def applicants_registered_by(user: User) -> QuerySet[Applicant]:
     if bureau is None or user.role != Role.BUREAU_OFFICER:
         return qs.none()
     return qs.filter(registry_scope(bureau))
+
+
+def with_contact_visibility(user: User, queryset: QuerySet[Applicant]) -> QuerySet[Applicant]:
+    """Annotate `contact_visible` for an employer: has one of its postings a placement of the
+    applicant that was accepted? (`selectors.employer_may_see_contact` for a whole list, in
+    the same query.) Other roles see the contact of every applicant they see."""
+    if user.role != Role.HR_OFFICER:
+        return queryset
+    accepted = Placement.objects.filter(
+        applicant_id=OuterRef("pk"),
+        posting__employer_id=user.organization_id,
+        status__in=Placement.ACCEPTED_STATUSES,
+    )
+    return queryset.annotate(contact_visible=Exists(accepted))
 
 
 def employer_may_see_contact(user: User, applicant: Applicant) -> bool:

@@ -176,6 +176,8 @@ def posting_create(
     values = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
     _check_posting_values(values)
     targets = _resolve_targets(employer, target_provinces, on=timezone.localdate())
+    if target_provinces is not None and not targets:
+        raise DomainError(_("Choose at least one exporting province."), field="target_provinces")
     posting = JobPosting.objects.create(
         employer=employer, province_id=employer.province_id, created_by=actor, **values
     )
@@ -421,7 +423,7 @@ def applicant_update(*, actor: User, applicant: Applicant | int, **changes: Any)
     data, errors = clean_applicant(
         {**current, **changes},
         bureau_province=locked.home_province_id,
-        today=locked.created_at.date(),
+        today=timezone.localdate(locked.created_at),
     )
     if errors:
         raise ApplicantInvalid(errors)
@@ -454,16 +456,16 @@ def applicant_update(*, actor: User, applicant: Applicant | int, **changes: Any)
 def applicant_reveal(*, actor: User, applicant: Applicant | int, field: str, reason: str) -> str:
     """Show one full ID number or phone to an officer of the registering bureau, with a stated
     reason; the reveal is recorded (who, when, which, why)."""
+    found = _get_managed_applicant(actor, applicant, lock=False)
     reason = (reason or "").strip()
-    if len(reason) < 4:
+    if len(reason) < 2:
         raise DomainError(
-            _("State why you need the full number (at least 4 characters)."), field="reason"
+            _("State why you need the full number (at least 2 characters)."), field="reason"
         )
     if len(reason) > 300:
         raise DomainError(_("The reason is longer than 300 characters."), field="reason")
     if field not in PersonalDataReveal.Field.values:
         raise DomainError(_("Unknown field."), field="field")
-    found = _get_managed_applicant(actor, applicant, lock=False)
     PersonalDataReveal.objects.create(applicant=found, field=field, actor=actor, reason=reason)
     if field == PersonalDataReveal.Field.NATIONAL_ID:
         return personal_data.decrypt(found.national_id_encrypted, context=NATIONAL_ID_CONTEXT)

@@ -86,7 +86,7 @@ def national_id_for(
         body = (
             f"{region}{birth.replace(year=birth.year - number // 1000):%Y%m%d}{number % 1000:03d}"
         )
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")
 
 
 _phone_serial = itertools.count(10000000)

@@ -26,3 +26,8 @@ def occupation(code: str) -> str:
 @register.filter
 def occupations(codes) -> str:
     return "、".join(occupation_label(code) for code in codes or [])
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
