@@ -19,7 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from laborlink.regions import PROVINCE_CODES
+from laborlink.regions import PROVINCE_CODES, PROVINCES
 from recruitment import national_id
 from recruitment.models import KeyGroup
 from recruitment.occupations import OCCUPATION_CODES
@@ -30,6 +30,9 @@ MAX_WAGE = 100_000
 MIN_AGE = 16
 MAX_AGE = 65
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE_NOISE = re.compile(r"[\s\-()]")
+_LIST_SEPARATORS = re.compile(r"[,，、;；/\n]+")
+_PROVINCE_NAMES = {row[0]: row[1] for row in PROVINCES}
 _NAME = re.compile(r"^[^\d<>@#$%^&*={}\[\]\\|;:\"/?!~`+]+$")
 
 MESSAGES: dict[str, Any] = {
@@ -99,7 +102,7 @@ class ApplicantData:
 def normalize_phone(raw: str) -> str:
     """Full-width digits to ASCII; spaces, dashes and a +86 or 0086 prefix removed."""
     text = unicodedata.normalize("NFKC", raw or "").strip()
-    text = re.sub(r"[\s\-()]", "", text)
+    text = _PHONE_NOISE.sub("", text)
     for prefix in ("+86", "0086"):
         if text.startswith(prefix):
             text = text[len(prefix) :]
@@ -112,8 +115,12 @@ def _split(value: Any) -> list[str]:
     if isinstance(value, list | tuple | set | frozenset):
         items: Iterable[Any] = value
     else:
-        items = re.split(r"[,，、;；/\n]+", unicodedata.normalize("NFKC", str(value)))
-    return [str(item).strip() for item in items if str(item).strip()]
+        text = str(value)
+        if not text:
+            return []
+        items = _LIST_SEPARATORS.split(unicodedata.normalize("NFKC", text))
+    stripped = (str(item).strip() for item in items)
+    return [item for item in stripped if item]
 
 
 def _lookup(values: list[str], table: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -178,7 +185,10 @@ def _parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace("/", "-").replace(".", "-")
+    text = str(value)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return date.fromisoformat(text)  # the common case, YYYY-MM-DD
+    text = unicodedata.normalize("NFKC", text).strip().replace("/", "-").replace(".", "-")
     return date.fromisoformat("-".join(part.zfill(2) for part in text.split("-")))
 
 
@@ -219,9 +229,7 @@ def clean_applicant(
         errors.append(FieldError("national_id", f"national_id.{exc.code}", dict(exc.params or {})))
     if parsed is not None:
         home = str(raw.get("home_province") or "").strip()
-        from laborlink.regions import PROVINCES
-
-        names = {row[0]: row[1] for row in PROVINCES}
+        names = _PROVINCE_NAMES
         if home and home != parsed.province_code:
             errors.append(
                 FieldError(

@@ -503,6 +503,6 @@ class Command(BaseCommand):
             f"(with the corrected file's dry run: {facts['end_to_end']:.2f}x; target ≤ 3x)"
         )
         self.stdout.write(
-            f"Peak RSS of any phase: {facts['peak_rss_mb']:.0f} MB (target < 500 MB; each child "
-            f"starts from the parent's {facts['parent_rss_mb']:.0f} MB)."
+            f"Peak RSS of any phase: {facts['peak_rss_mb']:.0f} MB (target < 500 MB; the parent "
+            f"process uses {facts['parent_rss_mb']:.0f} MB)."
         )
