@@ -289,10 +289,8 @@ class ApplicantSerializer(serializers.ModelSerializer):
             "national_id_masked",
             "phone_masked",
             "home_province",
-            "region_code",
             "region_known",
             "sex",
-            "birth_date",
             "age",
             "skills",
             "preferred_provinces",
@@ -434,7 +432,7 @@ class ApplicantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_class = ApplicantFilter
     filter_backends = [filters.DjangoFilterBackend, ApplicantNameSearch, OrderingFilter]
     search_fields = ["name"]
-    ordering_fields = ["created_at", "birth_date", "minimum_wage", "available_from"]
+    ordering_fields = ["created_at", "minimum_wage", "available_from"]
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self) -> QuerySet[Applicant]:

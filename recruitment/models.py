@@ -323,6 +323,12 @@ class Applicant(models.Model):
     def key_group_labels(self) -> list[str]:
         return [str(KeyGroup(code).label) for code in self.key_groups if code in KeyGroup.values]
 
+    @property
+    def age(self) -> int:
+        """Age today in Asia/Shanghai. Screens and the API show the age, never the birth date:
+        with the masked ID's first and last four characters it would give the number away."""
+        return self.age_on(timezone.localdate())
+
     def age_on(self, day: date) -> int:
         years = day.year - self.birth_date.year
         if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):

@@ -518,6 +518,21 @@ def _entries_for(applicants: list[Applicant], province: str) -> dict[int, Entry]
     return {entry.applicant_id: entry for entry in entries}
 
 
+def _pending_entries(applicants: list[Applicant], province: str) -> list[Entry]:
+    """The applicants' entries for the province, all still awaiting a decision (else the
+    whole request is refused, naming those already decided)."""
+    entries = _entries_for(applicants, province)
+    decided = [e for e in entries.values() if e.status != Entry.Status.PENDING]
+    if decided:
+        by_id = {a.pk: a for a in applicants}
+        raise Conflict(
+            _("Already decided for this province: %(names)s.")
+            % {"names": _names(by_id[e.applicant_id] for e in decided)},
+            code="decided",
+        )
+    return list(entries.values())
+
+
 def _record(entries: list[Entry], action: str, actor: User, reason: str = "", **extra) -> None:
     now = timezone.now()
     WhitelistDecision.objects.bulk_create(
@@ -570,17 +585,8 @@ def whitelist_approve(
                 code="no_agreement",
                 field="importing_province",
             )
-    entries = _entries_for(found, province)
-    decided = [e for e in entries.values() if e.status != Entry.Status.PENDING]
-    if decided:
-        by_id = {a.pk: a for a in found}
-        raise Conflict(
-            _("Already decided for this province: %(names)s.")
-            % {"names": _names(by_id[e.applicant_id] for e in decided)},
-            code="decided",
-        )
+    changed = _pending_entries(found, province)
     now = timezone.now()
-    changed = list(entries.values())
     for entry in changed:
         entry.status = Entry.Status.APPROVED
         entry.expires_on = expires_on
@@ -617,17 +623,8 @@ def whitelist_reject(
     reason = _reason_required(reason)
     province = _province_code(importing_province)
     found = _managed_applicants_for_update(actor, applicants)
-    entries = _entries_for(found, province)
-    undecidable = [e for e in entries.values() if e.status != Entry.Status.PENDING]
-    if undecidable:
-        by_id = {a.pk: a for a in found}
-        raise Conflict(
-            _("Already decided for this province: %(names)s.")
-            % {"names": _names(by_id[e.applicant_id] for e in undecidable)},
-            code="decided",
-        )
+    changed = _pending_entries(found, province)
     now = timezone.now()
-    changed = list(entries.values())
     for entry in changed:
         entry.status = Entry.Status.REJECTED
         entry.decided_by = actor

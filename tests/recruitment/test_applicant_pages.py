@@ -83,6 +83,11 @@ def test_the_list_shows_masked_numbers_only(client, sichuan_officer):
     assert "138****5678" in page
     assert number not in page
     assert "13812345678" not in page
+    # the birth date and county code would complete the masked number: only the age is shown
+    detail = client.get(reverse("recruitment:applicant-detail", args=[applicant.pk]))
+    for shown in (page, detail.content.decode()):
+        assert "1990-03-07" not in shown
+        assert "510104" not in shown
 
 
 def test_list_filters(client, sichuan_officer):
