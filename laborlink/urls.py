@@ -32,6 +32,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("recruitment/", include("recruitment.urls")),
+    path("health/", include("health.urls")),
     path("admin/", admin.site.urls),
     path("o/", include((oauth2_urlpatterns, "oauth2_provider"), namespace="oauth2_provider")),
     path("api/v1/me/", api.MeView.as_view(), name="api-me"),
