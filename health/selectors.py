@@ -49,6 +49,23 @@ def may_read_examiner_notes(user: User, certificate: HealthCertificate) -> bool:
     )
 
 
+def issuing_keys_visible_to(user: User) -> QuerySet[IssuingKey]:
+    """A health officer: its authority's keys (public parts only are ever shown); platform
+    admins: all; others: none."""
+    qs = IssuingKey.objects.select_related("authority").order_by("-created_at", "-id")
+    if is_platform_admin(user):
+        return qs
+    org = user.organization if user.is_authenticated else None
+    if (
+        org is None
+        or not org.is_active
+        or user.role != User.Role.HEALTH_OFFICER
+        or org.kind != Organization.Kind.HEALTH_AUTHORITY
+    ):
+        return qs.none()
+    return qs.filter(authority=org)
+
+
 # --- Eligibility ------------------------------------------------------------------------------
 
 

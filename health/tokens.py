@@ -10,10 +10,15 @@ Token payload (only what a checker needs):
     res  "fit" or "not_fit"          iat  issued at (Unix time)
     nbf  valid from (Unix time)      exp  valid until (Unix time, exclusive)
 
-Verification order: malformed → algorithm → key known → signature → issuer of the key →
+Verification order: header readable (else malformed) → algorithm → payload and signature
+readable (else malformed) → key known → signature → claims complete → issuer of the key →
 key retired before signing → revoked → not yet valid → expired → valid. Every changed byte
 of a token is refused: base64url segments must be canonical, so that changing the unused
-bits of a segment's last character (which decodes to the same bytes) is refused too.
+bits of a segment's last character (which decodes to the same bytes) is refused too. Header
+and payload must be UTF-8 JSON objects without repeated members; a token of any other type,
+of more than MAX_TOKEN_LENGTH characters, or with times outside years 1970-9999 is malformed.
+Each trust-list key must carry the issuer ("iss") it belongs to; a key without one verifies
+no certificate (unknown issuer).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ ALGORITHM = "EdDSA"
 TOKEN_TYPE = "JWT"  # noqa: S105 - the JOSE "typ" header value
 REQUIRED_CLAIMS = ("jti", "iss", "nid", "nam", "res", "iat", "nbf", "exp")
 RESULTS = ("fit", "not_fit")
+MAX_TOKEN_LENGTH = 4096
+# Unix times a claim may hold: 1970-01-01 to 9999-12-31 (so that every one can be displayed).
+_MAX_TIMESTAMP = 253402300799
 
 VALID = "valid"
 EXPIRED = "expired"
@@ -49,6 +57,19 @@ UNKNOWN_ISSUER = "unknown_issuer"
 KEY_RETIRED = "key_retired"
 ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"
 MALFORMED = "malformed"
+
+OUTCOME_CHOICES = [
+    VALID,
+    EXPIRED,
+    NOT_YET_VALID,
+    REVOKED,
+    SIGNATURE_INVALID,
+    UNKNOWN_KEY,
+    UNKNOWN_ISSUER,
+    KEY_RETIRED,
+    ALGORITHM_NOT_ALLOWED,
+    MALFORMED,
+]
 
 MESSAGES = {
     VALID: _("Valid: the certificate is genuine, in force and not revoked."),
@@ -90,7 +111,12 @@ class Verification:
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "valid": self.ok, "message": self.message}
-        if self.claims and self.code not in {MALFORMED, SIGNATURE_INVALID, UNKNOWN_KEY}:
+        if self.claims and self.code not in {
+            MALFORMED,
+            SIGNATURE_INVALID,
+            UNKNOWN_KEY,
+            UNKNOWN_ISSUER,
+        }:
             data["certificate"] = {
                 "number": self.claims.get("jti"),
                 "issuer": self.claims.get("iss"),
@@ -106,11 +132,14 @@ class Verification:
 
 
 def _iso(value: Any) -> str | None:
-    if not isinstance(value, int | float):
+    if not isinstance(value, int) or isinstance(value, bool):
         return None
     from zoneinfo import ZoneInfo
 
-    return datetime.fromtimestamp(value, tz=ZoneInfo("Asia/Shanghai")).isoformat()
+    try:
+        return datetime.fromtimestamp(value, tz=ZoneInfo("Asia/Shanghai")).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 # --- Encoding ---------------------------------------------------------------------------------
@@ -166,6 +195,8 @@ def _keys_by_kid(trust_list: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 def _public_key(jwk: Mapping[str, Any]) -> Ed25519PublicKey | None:
     if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
         return None
+    if jwk.get("alg", ALGORITHM) != ALGORITHM or jwk.get("use", "sig") != "sig":
+        return None
     try:
         return Ed25519PublicKey.from_public_bytes(b64url_decode_canonical(str(jwk.get("x", ""))))
     except ValueError:
@@ -176,11 +207,42 @@ def _claims_complete(claims: Any) -> bool:
     if not isinstance(claims, dict) or any(name not in claims for name in REQUIRED_CLAIMS):
         return False
     numbers_ok = all(
-        isinstance(claims[name], int) and not isinstance(claims[name], bool)
+        isinstance(claims[name], int)
+        and not isinstance(claims[name], bool)
+        and 0 <= claims[name] <= _MAX_TIMESTAMP
         for name in ("iat", "nbf", "exp")
     )
     texts_ok = all(isinstance(claims[name], str) for name in ("jti", "iss", "nid", "nam"))
     return numbers_ok and texts_ok and claims["res"] in RESULTS
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    """A JSON object from UTF-8 bytes; repeated members, NaN/Infinity and deep nesting are
+    refused (ValueError), so that two readers of the same token cannot see different things."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            raise ValueError("repeated member")
+        return obj
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"not JSON: {name}")
+
+    try:
+        value = json.loads(
+            data.decode("utf-8"), object_pairs_hook=unique, parse_constant=no_constant
+        )
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+def _retired_at(jwk: Mapping[str, Any]) -> int | float | None:
+    value = jwk.get("retired_at")
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def verify(
@@ -190,43 +252,57 @@ def verify(
     revoked: Collection[str] = (),
     now: datetime | None = None,
 ) -> Verification:
-    """Check a token against a trust list (JWKS) and a set of revoked certificate numbers."""
+    """Check a token against a trust list (JWKS) and a set of revoked certificate numbers.
+
+    `now` must be time-zone aware (default: the current time)."""
+    if now is not None and now.utcoffset() is None:
+        raise ValueError("verify() needs an aware `now`, e.g. django.utils.timezone.now()")
+    if isinstance(revoked, str):
+        raise TypeError("`revoked` is a collection of certificate numbers, not one string")
     moment = (now or datetime.now(UTC)).timestamp()
-    token = (token or "").strip()
+    if not isinstance(token, str):
+        return Verification(MALFORMED)
+    token = token.strip()
     parts = token.split(".")
-    if len(parts) != 3 or len(token) > 4096:
+    if len(parts) != 3 or len(token) > MAX_TOKEN_LENGTH:
         return Verification(MALFORMED)
     try:
-        header = json.loads(b64url_decode_canonical(parts[0]))
-        payload_bytes = b64url_decode_canonical(parts[1])
-        signature = b64url_decode_canonical(parts[2])
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        header = _json_object(b64url_decode_canonical(parts[0]))
+    except (ValueError, binascii.Error):
         return Verification(MALFORMED)
-    if not isinstance(header, dict):
-        return Verification(MALFORMED)
+    # Before the other segments are read: an unsecured ("none") token has no signature.
     if header.get("alg") != ALGORITHM:
         return Verification(ALGORITHM_NOT_ALLOWED)
     if set(header) - {"alg", "kid", "typ"} or header.get("typ", TOKEN_TYPE) != TOKEN_TYPE:
         return Verification(MALFORMED)
-    jwk = _keys_by_kid(trust_list).get(header.get("kid"))  # type: ignore[arg-type]
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        return Verification(MALFORMED)
+    try:
+        payload_bytes = b64url_decode_canonical(parts[1])
+        signature = b64url_decode_canonical(parts[2])
+    except (ValueError, binascii.Error):
+        return Verification(MALFORMED)
+    jwk = _keys_by_kid(trust_list).get(kid) if kid is not None else None
     public_key = _public_key(jwk) if jwk is not None else None
-    if public_key is None:
+    if jwk is None or public_key is None:
         return Verification(UNKNOWN_KEY)
     try:
         public_key.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
     except InvalidSignature:
         return Verification(SIGNATURE_INVALID)
     try:
-        claims = json.loads(payload_bytes)
-    except (ValueError, UnicodeDecodeError):
+        claims = _json_object(payload_bytes)
+    except ValueError:
         return Verification(MALFORMED)
     if not _claims_complete(claims):
         return Verification(MALFORMED)
-    issuer_name = str(jwk.get("issuer_name", ""))
-    if jwk.get("iss") != claims["iss"]:
+    issuer = jwk.get("iss")
+    if not isinstance(issuer, str) or issuer != claims["iss"]:
         return Verification(UNKNOWN_ISSUER, claims)
-    retired_at = jwk.get("retired_at")
-    if isinstance(retired_at, int) and claims["iat"] > retired_at:
+    issuer_name = str(jwk.get("issuer_name", ""))
+    retired_at = _retired_at(jwk)
+    if retired_at is not None and claims["iat"] > retired_at:
         return Verification(KEY_RETIRED, claims, issuer_name)
     if claims["jti"] in revoked:
         return Verification(REVOKED, claims, issuer_name)

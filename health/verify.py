@@ -4,9 +4,11 @@
                            [--lang zh-hans|en] [--json] [--at 2027-01-31T12:00:00+08:00]
 
 TOKEN may be "-" to read it from standard input. The trust list is the JWKS published at
-/health/trust-list.json, the revocation list the JSON at /health/revocations.json. Prints
-the reason code and its message (and the certificate's facts when it could be read); exits
-0 when the certificate is valid, 1 when it is not, 2 on a usage error.
+/health/trust-list.json ({"keys": [...]}, each key with its "iss"), the revocation list the
+JSON at /health/revocations.json ({"revoked": ["<certificate number>", ...]}). Prints the
+reason code and its message (and the certificate's facts when it could be read); exits 0 when
+the certificate is valid, 1 when it is not, 2 on a usage error (a bad option, or a trust list
+or revocation list that cannot be read).
 """
 
 from __future__ import annotations
@@ -36,11 +38,16 @@ def _configure_translations(language: str) -> None:
         django.setup()
 
 
-def _load_json(path: str, what: str) -> object:
+def _load_json(parser: argparse.ArgumentParser, path: str, what: str, member: str) -> dict:
+    """The JSON object in `path`, which must hold a list under `member`; a usage error (exit
+    2, one line on standard error, no traceback) otherwise, never a silent "not valid"."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"cannot read the {what} {path}: {exc}") from exc
+        parser.error(f"cannot read the {what} {path}: {exc}")
+    if not isinstance(data, dict) or not isinstance(data.get(member), list):
+        parser.error(f'the {what} {path} is not a JSON object with a "{member}" list')
+    return data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,24 +67,27 @@ def main(argv: list[str] | None = None) -> int:
 
     from health import tokens
 
-    token = sys.stdin.read() if args.token == "-" else args.token  # noqa: S105
-    trust = _load_json(args.trust_list, "trust list")
+    trust = _load_json(parser, args.trust_list, "trust list", "keys")
     revoked = (
-        tokens.revoked_numbers(_load_json(args.revocations, "revocation list"))  # type: ignore[arg-type]
+        tokens.revoked_numbers(_load_json(parser, args.revocations, "revocation list", "revoked"))
         if args.revocations
         else frozenset()
     )
+    token = sys.stdin.read() if args.token == "-" else args.token  # noqa: S105
     now = None
     if args.at:
         try:
             now = datetime.fromisoformat(args.at)
         except ValueError:
             parser.error("--at takes an ISO 8601 time with its offset")
-        if now.tzinfo is None:
+        if now.utcoffset() is None:
             parser.error("--at needs a time-zone offset, e.g. +08:00")
     with translation.override(args.lang):
-        outcome = tokens.verify(token, trust_list=trust, revoked=revoked, now=now)  # type: ignore[arg-type]
+        outcome = tokens.verify(token, trust_list=trust, revoked=revoked, now=now)
         data = outcome.as_dict()
+    # A terminal that cannot show Chinese still gets the reason code and an exit status.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:

@@ -80,6 +80,27 @@ def decrypt(token: str, *, context: str) -> str:
         raise DecryptionError("ciphertext does not verify") from exc
 
 
+def encrypt_bytes(data: bytes, *, context: str) -> bytes:
+    """Encrypt a file's bytes for storage (same key and scheme as `encrypt`)."""
+    nonce = os.urandom(NONCE_BYTES)
+    return (
+        VERSION.encode() + nonce + AESGCM(_encryption_key()).encrypt(nonce, data, context.encode())
+    )
+
+
+def decrypt_bytes(sealed: bytes, *, context: str) -> bytes:
+    prefix = VERSION.encode()
+    if not sealed.startswith(prefix):
+        raise DecryptionError("unknown ciphertext format")
+    body = sealed[len(prefix) :]
+    try:
+        return AESGCM(_encryption_key()).decrypt(
+            body[:NONCE_BYTES], body[NONCE_BYTES:], context.encode()
+        )
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("ciphertext does not verify") from exc
+
+
 def blind_index(value: str, *, purpose: str) -> str:
     """Keyed hash of a normalised value, for uniqueness constraints and exact look-up."""
     return hmac.new(_index_key(), f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()

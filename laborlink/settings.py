@@ -207,6 +207,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "laborlink.parsers.NestingSafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "laborlink.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -238,7 +243,10 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_SCOPES": {"read": "Read the data of the client's province"},
     # One name for a choice set that several fields use (a posting's occupation, skills).
-    "ENUM_NAME_OVERRIDES": {"OccupationEnum": "recruitment.occupations.Occupation"},
+    "ENUM_NAME_OVERRIDES": {
+        "OccupationEnum": "recruitment.occupations.Occupation",
+        "VerificationCodeEnum": "health.tokens.OUTCOME_CHOICES",
+    },
 }
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": _("Read the data of the client's province")},
@@ -276,7 +284,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the longest task, so an unacknowledged task is not redelivered early.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
-CELERY_BEAT_SCHEDULE: dict = {}  # filled by the matching issue (nightly run at 02:00)
+CELERY_BEAT_SCHEDULE: dict = {
+    # Uploaded registry files hold ID numbers: those checked but never imported go after 24 h.
+    "purge-import-uploads": {"task": "recruitment.purge_import_uploads", "schedule": 3600.0},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 
 # --- Logging: never personal data; %-style arguments only ---

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from oauth2_provider import views as oauth2_views
 from rest_framework.routers import DefaultRouter
 
+from health import api as health_api
 from laborlink import api, views
 from recruitment import api as recruitment_api
 
@@ -14,6 +15,8 @@ router.register("agreements", api.AgreementViewSet, basename="agreement")
 router.register("postings", recruitment_api.JobPostingViewSet, basename="posting")
 router.register("applicants", recruitment_api.ApplicantViewSet, basename="applicant")
 router.register("whitelist", recruitment_api.WhitelistEntryViewSet, basename="whitelist-entry")
+router.register("certificates", health_api.CertificateViewSet, basename="certificate")
+router.register("issuing-keys", health_api.IssuingKeyViewSet, basename="issuing-key")
 
 # Only the token endpoints: machine clients use the client-credentials grant.
 oauth2_urlpatterns = [

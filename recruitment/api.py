@@ -21,8 +21,10 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from laborlink.errors import NotFound
+from laborlink.access import province_code_of
+from laborlink.errors import DomainError, NotFound
 from laborlink.models import Organization, User
+from laborlink.selectors import provinces_cooperate
 from recruitment import selectors, services
 from recruitment.models import (
     Applicant,
@@ -140,7 +142,11 @@ class PostingWriteSerializer(serializers.Serializer):
 
 
 class PostingFilter(filters.FilterSet):
-    status = filters.ChoiceFilter(choices=JobPosting.Status.choices)
+    status = filters.ChoiceFilter(
+        choices=JobPosting.Status.choices,
+        method="filter_status",
+        label=_("Status (open and paused exclude postings past their deadline: see expired)"),
+    )
     open = filters.BooleanFilter(
         method="filter_open",
         label=_("Open now: published, deadline not passed, positions left"),
@@ -161,6 +167,15 @@ class PostingFilter(filters.FilterSet):
     class Meta:
         model = JobPosting
         fields = ["status", "urgency", "occupation", "city", "province", "caring_job"]
+
+    def filter_status(self, queryset, name, value):
+        if not value:
+            return queryset
+        queryset = queryset.filter(status=value)
+        if value in {JobPosting.Status.OPEN, JobPosting.Status.PAUSED}:
+            # as the pages show them: past its deadline, an open posting is "expired"
+            queryset = queryset.filter(deadline__gte=timezone.localdate())
+        return queryset
 
     def filter_open(self, queryset, name, value):
         if value is None:
@@ -584,20 +599,20 @@ class WhitelistEntrySerializer(serializers.ModelSerializer):
 
 
 class WhitelistApproveSerializer(serializers.Serializer):
-    applicants = serializers.ListField(child=serializers.IntegerField())
+    applicants = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
     importing_province = serializers.CharField(max_length=2)
     expires_on = serializers.DateField()
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class WhitelistRejectSerializer(serializers.Serializer):
-    applicants = serializers.ListField(child=serializers.IntegerField())
+    applicants = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
     importing_province = serializers.CharField(max_length=2)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class WhitelistEntriesSerializer(serializers.Serializer):
-    entries = serializers.ListField(child=serializers.IntegerField())
+    entries = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
 
 
 class WhitelistEntriesReasonSerializer(WhitelistEntriesSerializer):
@@ -606,6 +621,9 @@ class WhitelistEntriesReasonSerializer(WhitelistEntriesSerializer):
 
 class ReviewQueueQuerySerializer(serializers.Serializer):
     province = serializers.CharField(max_length=2)
+    include_decided = serializers.BooleanField(
+        required=False, default=False, help_text=_("Also rejected and revoked applicants.")
+    )
 
 
 class WhitelistFilter(filters.FilterSet):
@@ -729,9 +747,19 @@ class WhitelistEntryViewSet(
     def review_queue(self, request: Request) -> Response:
         query = ReviewQueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        province = query.validated_data["province"]
+        own = province_code_of(request.user)
+        if own is None or not provinces_cooperate(importing=province, exporting=own):
+            raise DomainError(
+                _("No cooperation agreement with this province is in force."),
+                code="no_agreement",
+                field="province",
+            )
         applicants = selectors.applicants_for_review(
-            request.user, province=query.validated_data["province"]
-        )
-        page = self.paginate_queryset(applicants)
+            request.user,
+            province=province,
+            include_decided=query.validated_data["include_decided"],
+        ).filter(consent_cross_province=True)
+        page = self.paginate_queryset(applicants.order_by("created_at", "id"))
         rows = ApplicantSerializer(page, many=True, context=self.get_serializer_context())
         return self.get_paginated_response(rows.data)

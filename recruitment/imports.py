@@ -71,7 +71,10 @@ Status = ImportBatch.Status
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
 # An XLSX is a zip of XML files; a "zip bomb" declares little and expands to gigabytes.
-MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED = 150 * 1024 * 1024
+# openpyxl holds every shared string in memory: this part alone is capped (a legitimate
+# 200,000-row file of the template needs about 40 MB).
+MAX_XLSX_SHARED_STRINGS = 50 * 1024 * 1024
 MAX_XLSX_RATIO = 100
 MAX_XLSX_MEMBERS = 1_000
 # Members this small cannot hurt whatever their ratio (a styles.xml full of repetition).
@@ -201,6 +204,8 @@ def check_xlsx_container(content: bytes) -> None:
     if sum(member.file_size for member in members) > MAX_XLSX_UNCOMPRESSED:
         raise UploadRefused("zip_bomb")
     for member in members:
+        if member.filename == "xl/sharedStrings.xml" and member.file_size > MAX_XLSX_SHARED_STRINGS:
+            raise UploadRefused("zip_bomb")
         if member.file_size <= XLSX_RATIO_EXEMPT_BYTES:
             continue
         if member.file_size > MAX_XLSX_RATIO * max(member.compress_size, 1):
@@ -769,21 +774,42 @@ def import_check(*, actor: User, upload: Any) -> ImportBatch:
         for _new in checked_chunks(table, state):
             pass
     invalid = bool(state.errors)
+    content_sha256 = hashlib.sha256(content).hexdigest()
+    import_uploads_purge()
     return ImportBatch.objects.create(
         bureau=bureau,
         uploaded_by=actor,
         file_name=file_name,
         file_format=file_format,
         file_size=len(content),
-        file_sha256=hashlib.sha256(content).hexdigest(),
-        # A file with errors is never imported: only its report is kept.
-        content=None if invalid else content,
+        file_sha256=content_sha256,
+        # A file with errors is never imported: only its report is kept. A clean one waits,
+        # encrypted like all personal data, until it is imported or purged.
+        content=None
+        if invalid
+        else personal_data.encrypt_bytes(content, context=upload_context(content_sha256)),
         status=Status.INVALID if invalid else Status.CHECKED,
         total_rows=state.total_rows,
         error_rows=len(state.errors.rows),
         unchanged_count=state.unchanged,
         errors=state.errors.sorted_entries(),
     )
+
+
+UPLOAD_KEPT_HOURS = 24
+
+
+def upload_context(sha256: str) -> str:
+    return f"recruitment.import_batch:{sha256}"
+
+
+def import_uploads_purge(*, older_than_hours: int = UPLOAD_KEPT_HOURS) -> int:
+    """Discard the stored files of checked batches nobody imported (they hold ID numbers and
+    phones); returns how many were discarded."""
+    cutoff = timezone.now() - timedelta(hours=older_than_hours)
+    return ImportBatch.objects.filter(
+        status=Status.CHECKED, content__isnull=False, created_at__lt=cutoff
+    ).update(content=None)
 
 
 def import_start(*, actor: User, batch: ImportBatch | int, enqueue: bool = True) -> ImportBatch:
@@ -798,6 +824,18 @@ def import_start(*, actor: User, batch: ImportBatch | int, enqueue: bool = True)
         raise Conflict(
             _("This file has rows with errors: correct them and check the file again."),
             code="invalid",
+        )
+    if (
+        found.status == Status.CHECKED
+        and not ImportBatch.objects.filter(pk=pk, content__isnull=False).exists()
+    ):
+        raise Conflict(
+            _(
+                "This upload was not imported within %(hours)d hours and was discarded: check "
+                "the file again."
+            )
+            % {"hours": UPLOAD_KEPT_HOURS},
+            code="expired",
         )
     task_id = str(uuid.uuid4())
     with transaction.atomic():
@@ -900,7 +938,9 @@ def _write(batch: ImportBatch, *, look_up: bool) -> tuple[int, int, int]:
     bureau = require_registry_officer(actor)
     if bureau.pk != batch.bureau_id:
         raise _ImportRefused("forbidden")
-    content = bytes(batch.content or b"")
+    content = personal_data.decrypt_bytes(
+        bytes(batch.content or b""), context=upload_context(batch.file_sha256)
+    )
     state = CheckState(bureau=bureau, today=timezone.localdate())
 
     def progress(done: int) -> None:

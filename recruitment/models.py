@@ -343,7 +343,7 @@ class PersonalDataReveal(models.Model):
         NATIONAL_ID = "national_id", _("ID number")
         PHONE = "phone", _("phone")
 
-    applicant = models.ForeignKey(Applicant, on_delete=models.CASCADE, related_name="reveals")
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="reveals")
     field = models.CharField(_("field"), max_length=12, choices=Field.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")

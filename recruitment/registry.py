@@ -123,6 +123,16 @@ def _split(value: Any) -> list[str]:
     return [item for item in stripped if item]
 
 
+_LONG_NUMBER = re.compile(r"[0-9Xx]{7,}")
+
+
+def quoted(value: str) -> str:
+    """A cell value as an error message may quote it: short, and with any run of seven or
+    more digits (a phone or ID number in the wrong column) masked."""
+    text = _LONG_NUMBER.sub(lambda m: m.group()[:3] + "*" * (len(m.group()) - 3), value)
+    return text if len(text) <= 30 else text[:29] + "…"
+
+
 def _lookup(values: list[str], table: dict[str, str]) -> tuple[list[str], list[str]]:
     """Map names or codes (either language, any case) to codes; return (codes, unknown)."""
     codes: list[str] = []
@@ -263,18 +273,20 @@ def clean_applicant(
         errors.append(FieldError("phone", "phone.invalid"))
 
     skills, unknown = _lookup(_split(raw.get("skills")), lookup_table("occupation"))
-    errors.extend(FieldError("skills", "skills.unknown", {"value": v}) for v in unknown)
+    errors.extend(FieldError("skills", "skills.unknown", {"value": quoted(v)}) for v in unknown)
     skills = [code for code in skills if code in OCCUPATION_CODES]
 
     preferred, unknown = _lookup(_split(raw.get("preferred_provinces")), lookup_table("province"))
     errors.extend(
-        FieldError("preferred_provinces", "preferred_provinces.unknown", {"value": v})
+        FieldError("preferred_provinces", "preferred_provinces.unknown", {"value": quoted(v)})
         for v in unknown
     )
     preferred = [code for code in preferred if code in PROVINCE_CODES]
 
     key_groups, unknown = _lookup(_split(raw.get("key_groups")), lookup_table("key_group"))
-    errors.extend(FieldError("key_groups", "key_groups.unknown", {"value": v}) for v in unknown)
+    errors.extend(
+        FieldError("key_groups", "key_groups.unknown", {"value": quoted(v)}) for v in unknown
+    )
 
     minimum_wage = 0
     wage_raw = raw.get("minimum_wage")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from laborlink.access import is_platform_admin, province_code_of
 from laborlink.models import Organization, User
+from laborlink.selectors import agreements_in_force
 from recruitment.models import (
     Applicant,
     ImportBatch,
@@ -67,10 +68,17 @@ def postings_visible_to(user: User) -> QuerySet[JobPosting]:
     if bureau is None:
         return qs.none()
     code = bureau.province_id
+    today = timezone.localdate()
     targeted = JobPosting.target_provinces.through.objects.filter(
         jobposting_id=OuterRef("pk"), province_id=code
     )
-    return qs.filter(Q(province_id=code) | (_open_filter(timezone.localdate()) & Exists(targeted)))
+    # Only provinces with an agreement in force exchange postings.
+    cooperating = agreements_in_force(on=today).filter(
+        importing_province_id=OuterRef("province_id"), exporting_province_id=code
+    )
+    return qs.filter(
+        Q(province_id=code) | (_open_filter(today) & Exists(targeted) & Exists(cooperating))
+    )
 
 
 def postings_open(*, on: date | None = None, among: QuerySet[JobPosting] | None = None):
@@ -108,7 +116,7 @@ def applicants_visible_to(user: User) -> QuerySet[Applicant]:
         applicant_id=OuterRef("pk"), importing_province_id=bureau.province_id
     ).filter(
         Q(status=WhitelistEntry.Status.APPROVED)
-        | Q(countersign=WhitelistEntry.Countersign.RETURNED)
+        | Q(status=WhitelistEntry.Status.PENDING, countersign=WhitelistEntry.Countersign.RETURNED)
     )
     return qs.filter(registry_scope(bureau) | Exists(shared))
 
@@ -176,17 +184,23 @@ def whitelist_entries_visible_to(user: User) -> QuerySet[WhitelistEntry]:
     own = Applicant.objects.filter(registry_scope(bureau)).values("pk")
     shared = Q(importing_province_id=bureau.province_id) & (
         Q(status=WhitelistEntry.Status.APPROVED)
-        | Q(countersign=WhitelistEntry.Countersign.RETURNED)
+        | Q(status=WhitelistEntry.Status.PENDING, countersign=WhitelistEntry.Countersign.RETURNED)
     )
     return qs.filter(Q(applicant__in=own) | shared)
 
 
-def applicants_for_review(user: User, *, province: str) -> QuerySet[Applicant]:
+def applicants_for_review(
+    user: User, *, province: str, include_decided: bool = False
+) -> QuerySet[Applicant]:
     """The exporting bureau's queue for one importing province: its applicants with no
-    decision for that province yet, or whose entry came back for correction."""
+    decision for that province yet, whose entry came back for correction, or whose approval
+    lapsed; with `include_decided`, also those rejected or revoked (to decide anew)."""
+    settled = Q(status=WhitelistEntry.Status.APPROVED, expires_on__gte=timezone.localdate())
+    if not include_decided:
+        settled |= Q(status__in=[WhitelistEntry.Status.REJECTED, WhitelistEntry.Status.REVOKED])
     decided = WhitelistEntry.objects.filter(
-        applicant_id=OuterRef("pk"), importing_province_id=province
-    ).exclude(status=WhitelistEntry.Status.PENDING)
+        settled, applicant_id=OuterRef("pk"), importing_province_id=province
+    )
     return applicants_registered_by(user).filter(~Exists(decided))
 
 

@@ -518,11 +518,26 @@ def _entries_for(applicants: list[Applicant], province: str) -> dict[int, Entry]
     return {entry.applicant_id: entry for entry in entries}
 
 
-def _pending_entries(applicants: list[Applicant], province: str) -> list[Entry]:
-    """The applicants' entries for the province, all still awaiting a decision (else the
-    whole request is refused, naming those already decided)."""
+def _open_to_approval(entry: Entry, today: date) -> bool:
+    """Pending, rejected or revoked entries, and approvals that lapsed, can be approved (anew)."""
+    if entry.status == Entry.Status.APPROVED:
+        return entry.expires_on is not None and entry.expires_on < today
+    return True
+
+
+def _pending_entries(
+    applicants: list[Applicant], province: str, *, reapproval: bool = False
+) -> list[Entry]:
+    """The applicants' entries for the province, all open to this decision (else the whole
+    request is refused, naming those already decided). A rejection needs a pending entry; an
+    approval may also renew a lapsed, rejected or revoked one."""
     entries = _entries_for(applicants, province)
-    decided = [e for e in entries.values() if e.status != Entry.Status.PENDING]
+    today = timezone.localdate()
+    decided = [
+        e
+        for e in entries.values()
+        if not (_open_to_approval(e, today) if reapproval else e.status == Entry.Status.PENDING)
+    ]
     if decided:
         by_id = {a.pk: a for a in applicants}
         raise Conflict(
@@ -585,7 +600,7 @@ def whitelist_approve(
                 code="no_agreement",
                 field="importing_province",
             )
-    changed = _pending_entries(found, province)
+    changed = _pending_entries(found, province, reapproval=True)
     now = timezone.now()
     for entry in changed:
         entry.status = Entry.Status.APPROVED
@@ -630,9 +645,10 @@ def whitelist_reject(
         entry.decided_by = actor
         entry.decided_at = now
         entry.reason = reason
+        entry.countersign = Entry.Countersign.AWAITING
         entry.updated_at = now
     Entry.objects.bulk_update(
-        changed, ["status", "decided_by", "decided_at", "reason", "updated_at"]
+        changed, ["status", "decided_by", "decided_at", "reason", "countersign", "updated_at"]
     )
     _record(changed, WhitelistDecision.Action.REJECT, actor, reason)
     return changed

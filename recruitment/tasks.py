@@ -12,3 +12,11 @@ def import_batch(batch_id: int) -> str | None:
 
     batch = import_run(batch_id)
     return batch.status if batch is not None else None
+
+
+@shared_task(name="recruitment.purge_import_uploads")
+def purge_import_uploads() -> int:
+    """Discard uploaded files that were checked but never imported (hourly, Celery beat)."""
+    from recruitment.imports import import_uploads_purge
+
+    return import_uploads_purge()

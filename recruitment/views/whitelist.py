@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -44,8 +44,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     province = next((p for p in provinces if p.code == chosen), None)
     if provinces and province is None:
         raise Http404
+    include_decided = request.GET.get("include_decided") == "1"
     queue = (
-        selectors.applicants_for_review(request.user, province=chosen)
+        selectors.applicants_for_review(
+            request.user, province=chosen, include_decided=include_decided
+        )
         .filter(consent_cross_province=True)
         .order_by("created_at", "id")
         if province
@@ -87,7 +90,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
                 messages.error(request, str(error.message))
                 status = error.status_code
             else:
-                return redirect(f"{reverse('recruitment:whitelist-review')}?province={chosen}")
+                return redirect(request.get_full_path())
         else:
             for errors in form.errors.values():
                 for error in errors:
@@ -107,6 +110,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         "returned": returned,
         "form": form,
         "without_consent": without_consent,
+        "include_decided": include_decided,
     }
     return render(request, "recruitment/whitelist/review.html", context, status=status)
 

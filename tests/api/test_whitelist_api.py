@@ -82,8 +82,10 @@ def test_returned_entry_goes_back_to_the_review_queue(
         expires_on=timezone.localdate() + timedelta(days=60),
     )
     assert _ids(exporting.get(QUEUE, {"province": "33"})) == set()
-    # Other provinces' queues are separate.
-    assert _ids(exporting.get(QUEUE, {"province": "44"})) == {applicant.pk}
+    # A province without an agreement in force has no queue.
+    refused = exporting.get(QUEUE, {"province": "44"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "no_agreement"
 
     returned = api_as(zhejiang_officer).post(
         f"{URL}return/", {"entries": [entry.pk], "reason": "照片不清晰"}
@@ -319,3 +321,20 @@ def test_review_queue_query_count_does_not_grow_with_rows(sichuan_officer, agree
     for _ in range(10):
         make_applicant(sichuan_officer)
     assert _list_queries(api, QUEUE, {"province": "33"}) == (few, 12)
+
+
+def test_bulk_actions_with_nothing_ticked_are_a_clear_400(sichuan_officer, agreements):
+    api = api_as(sichuan_officer)
+    for action, body in [
+        ("revoke", {"entries": [], "reason": "x"}),
+        ("approve", {"applicants": [], "importing_province": "33", "expires_on": _expiry()}),
+    ]:
+        response = api.post(f"{URL}{action}/", body)
+        assert response.status_code == 400, action
+        assert response.json()["error"]["code"] == "invalid"
+
+
+def test_the_queue_leaves_out_applicants_without_consent(sichuan_officer, agreements):
+    with_consent = make_applicant(sichuan_officer)
+    make_applicant(sichuan_officer, consent=False)
+    assert _ids(api_as(sichuan_officer).get(QUEUE, {"province": "33"})) == {with_consent.pk}

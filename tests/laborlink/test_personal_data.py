@@ -65,3 +65,13 @@ def test_malformed_master_key_is_refused():
 
     with pytest.raises(ImproperlyConfigured):
         personal_data.decode_master_key("c2hvcnQ=")
+
+
+def test_file_bytes_round_trip_and_are_bound_to_their_context():
+    sealed = personal_data.encrypt_bytes(b"510104199003071234,13812345678", context="file:a")
+    assert b"510104199003071234" not in sealed
+    assert personal_data.decrypt_bytes(sealed, context="file:a").startswith(b"510104")
+    with pytest.raises(personal_data.DecryptionError):
+        personal_data.decrypt_bytes(sealed, context="file:b")
+    with pytest.raises(personal_data.DecryptionError):
+        personal_data.decrypt_bytes(sealed[:-1] + bytes([sealed[-1] ^ 1]), context="file:a")

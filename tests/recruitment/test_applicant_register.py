@@ -198,3 +198,15 @@ def test_an_hr_officer_cannot_register(hr_officer):
 
     with pytest.raises(Forbidden):
         register(hr_officer)
+
+
+def test_quoted_cell_values_never_carry_a_full_number():
+    from recruitment.registry import clean_applicant
+
+    _data, errors = clean_applicant(
+        {"name": "王五", "skills": "13812345678", "preferred_provinces": "510104199003071234"},
+        bureau_province="51",
+        today=date(2026, 11, 22),
+    )
+    quoted = [e.params["value"] for e in errors if e.field in {"skills", "preferred_provinces"}]
+    assert quoted == ["138********", "510***************"]

@@ -25,5 +25,9 @@ def test_demo_data_loads_once_and_covers_the_journeys():
     assert selectors.applicants_for_review(sc, province="33").count() == 2  # 1 has no consent
     assert selectors.whitelist_for_countersign(zj).count() == 3
     assert WhitelistEntry.objects.filter(countersign="countersigned").count() == 3
+    from health.models import HealthCertificate
+
+    assert first["health_certificates"] == 4 and again["health_certificates"] == 0
+    assert HealthCertificate.objects.filter(status="revoked").count() == 1
     hr = User.objects.get(username="hr_yuhuan")
     assert selectors.postings_visible_to(hr).count() == 3

@@ -4,6 +4,7 @@ reason in the reader's language, nothing written; whole-file refusals store noth
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from datetime import date
 
@@ -93,7 +94,13 @@ def test_clean_file_is_checked_and_kept_for_the_import_without_writing(sichuan_o
 
     assert batch.status == ImportBatch.Status.CHECKED
     assert (batch.total_rows, batch.error_rows, batch.unchanged_count) == (3, 0, 0)
-    assert bytes(batch.content) == content
+    # kept encrypted for the import
+    assert (
+        personal_data.decrypt_bytes(
+            bytes(batch.content), context=imports.upload_context(batch.file_sha256)
+        )
+        == content
+    )
     assert batch.file_format == "csv" and batch.file_size == len(content)
     assert len(batch.file_sha256) == 64
     assert Applicant.objects.count() == 0
@@ -340,3 +347,14 @@ def test_only_a_bureau_officer_may_check_a_file(hr_officer):
     with pytest.raises(Forbidden):
         import_check(actor=hr_officer, upload=csv_upload([row()]))
     assert ImportBatch.objects.count() == 0
+
+
+def test_xlsx_whose_shared_strings_alone_are_too_large_is_refused(
+    sichuan_officer, openpyxl_must_not_parse, monkeypatch
+):
+    # openpyxl keeps every shared string in memory: that part has its own cap, even when it
+    # compresses no better than ordinary text.
+    monkeypatch.setattr(imports, "MAX_XLSX_SHARED_STRINGS", 100_000)
+    text = os.urandom(80_000).hex().encode()  # 160 kB, compresses about 2:1
+    archive = _zip({"xl/workbook.xml": b"<workbook/>", "xl/sharedStrings.xml": text})
+    assert _refused(sichuan_officer, upload(archive, "a.xlsx")).code == "zip_bomb"

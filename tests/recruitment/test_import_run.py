@@ -304,3 +304,29 @@ def test_a_real_celery_worker_runs_the_import(sichuan_officer):
     batch.refresh_from_db()
     assert (batch.status, batch.created_count) == (Status.DONE, 3)
     assert Applicant.objects.filter(import_batch=batch).count() == 3
+
+
+def test_the_uploaded_file_is_stored_encrypted(sichuan_officer):
+    from django.db import connection
+
+    number = national_id_for("510104")
+    batch = _checked(sichuan_officer, [row(national_id=number, phone="13912345678")])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT content FROM recruitment_importbatch WHERE id = %s", [batch.pk])
+        stored = bytes(cursor.fetchone()[0])
+    assert number.encode() not in stored
+    assert b"13912345678" not in stored
+    assert import_run(
+        import_start(actor=sichuan_officer, batch=batch, enqueue=False).pk
+    ).status == (Status.DONE)
+
+
+def test_an_upload_not_imported_within_a_day_is_discarded(sichuan_officer):
+    batch = _checked(sichuan_officer, [row()])
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    assert imports.import_uploads_purge() == 1
+    assert ImportBatch.objects.get(pk=batch.pk).content is None
+    with pytest.raises(Conflict) as refused:
+        import_start(actor=sichuan_officer, batch=batch, enqueue=False)
+    assert refused.value.code == "expired"
+    assert Applicant.objects.count() == 0

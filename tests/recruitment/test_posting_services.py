@@ -199,3 +199,19 @@ def test_another_employers_officer_gets_not_found(hr_officer, other_hr_officer, 
     posting.refresh_from_db()
     assert posting.title == "医疗器械装配工"
     assert posting.status == Status.OPEN
+
+
+def test_a_targeted_province_stops_seeing_postings_when_the_agreement_lapses(
+    hr_officer, sichuan_officer, agreements
+):
+    from recruitment import selectors as recruitment_selectors
+
+    posting = make_posting(hr_officer)
+    assert recruitment_selectors.postings_visible_to(sichuan_officer).filter(pk=posting.pk).exists()
+    agreements["zj_sc"].status = "suspended"
+    agreements["zj_sc"].save()
+    assert (
+        not recruitment_selectors.postings_visible_to(sichuan_officer)
+        .filter(pk=posting.pk)
+        .exists()
+    )

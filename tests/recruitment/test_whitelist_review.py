@@ -183,3 +183,43 @@ def test_without_consent_an_applicant_stays_off_the_whitelist(sichuan_officer, a
     with pytest.raises(DomainError) as info:
         approve(sichuan_officer, applicants[:1])
     assert info.value.code == "no_consent"
+
+
+def test_a_revoked_or_lapsed_approval_can_be_renewed(sichuan_officer, zhejiang_officer, applicants):
+    entry = approve(sichuan_officer, applicants[:1])[0]
+    whitelist_countersign(actor=zhejiang_officer, entries=[entry.pk])
+    whitelist_revoke(actor=sichuan_officer, entries=[entry.pk], reason="暂缓外出")
+    queue = selectors.applicants_for_review(sichuan_officer, province="33").filter(
+        pk=applicants[0].pk
+    )
+    assert not queue.exists()
+    assert (
+        selectors.applicants_for_review(sichuan_officer, province="33", include_decided=True)
+        .filter(pk=applicants[0].pk)
+        .exists()
+    )
+    renewed = approve(sichuan_officer, applicants[:1])[0]
+    assert (renewed.pk, renewed.status, renewed.countersign) == (entry.pk, "approved", "awaiting")
+    # a lapsed approval comes back to the queue and can be approved again
+    WhitelistEntry.objects.filter(pk=entry.pk).update(expires_on=in_days(-1))
+    assert list(queue) == [applicants[0]]
+    approve(sichuan_officer, applicants[:1])
+    assert WhitelistEntry.objects.get(pk=entry.pk).expires_on == in_days(90)
+    actions = list(WhitelistDecision.objects.values_list("action", flat=True))
+    assert actions == ["approve", "countersign", "revoke", "approve", "approve"]
+
+
+def test_a_returned_then_rejected_applicant_is_no_longer_shared(
+    sichuan_officer, zhejiang_officer, applicants
+):
+    entry = approve(sichuan_officer, applicants[:1])[0]
+    whitelist_return(actor=zhejiang_officer, entries=[entry.pk], reason="材料不全")
+    assert selectors.applicants_visible_to(zhejiang_officer).exists()
+    whitelist_reject(
+        actor=sichuan_officer,
+        applicants=[applicants[0].pk],
+        importing_province="33",
+        reason="不符合",
+    )
+    assert not selectors.applicants_visible_to(zhejiang_officer).exists()
+    assert not selectors.whitelist_entries_visible_to(zhejiang_officer).exists()

@@ -1,0 +1,30 @@
+"""Who may use the health officers' pages."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from laborlink.models import Organization, User
+
+
+def require_health_officer(request: HttpRequest) -> Organization:
+    """The user's health authority; 404 for everyone else (the pages do not exist for them)."""
+    user = request.user
+    org = user.organization if user.is_authenticated else None
+    if (
+        org is None
+        or not org.is_active
+        or user.role != User.Role.HEALTH_OFFICER
+        or org.kind != Organization.Kind.HEALTH_AUTHORITY
+    ):
+        raise Http404
+    return org
+
+
+def is_issuing_officer(user: User, authority_id: int) -> bool:
+    """A health officer of the authority that issued a certificate (may revoke it)."""
+    return (
+        user.is_authenticated
+        and user.role == User.Role.HEALTH_OFFICER
+        and user.organization_id == authority_id
+    )
