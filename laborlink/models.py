@@ -234,3 +234,36 @@ class CooperationAgreement(models.Model):
             and self.valid_from <= day
             and (self.valid_until is None or day <= self.valid_until)
         )
+
+
+class SmsMessage(models.Model):
+    """The SMS outbox: every text the platform sends, whatever the gateway.
+
+    The phone number and the text (which may carry a personal link) are stored encrypted;
+    the default backend only records the message here and in the log (masked)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    purpose = models.CharField(_("purpose"), max_length=40)
+    phone_encrypted = models.TextField(editable=False)
+    phone_masked = models.CharField(_("phone"), max_length=16)
+    text_encrypted = models.TextField(editable=False)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    backend = models.CharField(_("backend"), max_length=100)
+    provider_message_id = models.CharField(max_length=100, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS messages")
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {self.phone_masked}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -284,9 +285,25 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the longest task, so an unacknowledged task is not redelivered early.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+# SMS: the outbox by default; a provider adapter in production (see laborlink.notifications).
+SMS_BACKEND = env.str("SMS_BACKEND", default="laborlink.notifications.OutboxBackend")
+# The public address used in links sent by SMS (offer pages).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# How long an applicant has to answer an offer.
+OFFER_VALID_HOURS = env.int("OFFER_VALID_HOURS", default=72)
+
+# How many helper tasks a matching run sends to solve its components on other workers.
+MATCHING_HELPER_TASKS = env.int("MATCHING_HELPER_TASKS", default=3)
 CELERY_BEAT_SCHEDULE: dict = {
     # Uploaded registry files hold ID numbers: those checked but never imported go after 24 h.
     "purge-import-uploads": {"task": "recruitment.purge_import_uploads", "schedule": 3600.0},
+    # The nightly supply–demand match, 02:00 Asia/Shanghai (CELERY_TIMEZONE).
+    "nightly-matching-run": {
+        "task": "matching.nightly_run",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    # Runs recorded while the broker was down (or left by a dead worker) are sent again.
+    "reconcile-matching-runs": {"task": "matching.reconcile_runs", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 

@@ -7,6 +7,8 @@ from rest_framework.routers import DefaultRouter
 
 from health import api as health_api
 from laborlink import api, views
+from matching import api as matching_api
+from matching import views as matching_views
 from recruitment import api as recruitment_api
 
 router = DefaultRouter()
@@ -17,6 +19,8 @@ router.register("applicants", recruitment_api.ApplicantViewSet, basename="applic
 router.register("whitelist", recruitment_api.WhitelistEntryViewSet, basename="whitelist-entry")
 router.register("certificates", health_api.CertificateViewSet, basename="certificate")
 router.register("issuing-keys", health_api.IssuingKeyViewSet, basename="issuing-key")
+router.register("matching/runs", matching_api.RunViewSet, basename="matching-run")
+router.register("matching/matches", matching_api.MatchViewSet, basename="match")
 
 # Only the token endpoints: machine clients use the client-credentials grant.
 oauth2_urlpatterns = [
@@ -36,6 +40,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("recruitment/", include("recruitment.urls")),
     path("health/", include("health.urls")),
+    path("matching/", include("matching.urls")),
+    *matching_views.offer_urlpatterns,
     path("admin/", admin.site.urls),
     path("o/", include((oauth2_urlpatterns, "oauth2_provider"), namespace="oauth2_provider")),
     path("api/v1/me/", api.MeView.as_view(), name="api-me"),

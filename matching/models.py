@@ -103,6 +103,27 @@ class Match(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED
     )
+    # The offer sent to the applicant: a signed link naming this nonce; answered once.
+    offer_nonce = models.CharField(max_length=32, blank=True)
+    offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("offer expires at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answer recorded by"),
+        help_text=_("Empty when the applicant answered through the link."),
+    )
+    placement = models.OneToOneField(
+        "recruitment.Placement",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="match",
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 

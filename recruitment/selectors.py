@@ -247,3 +247,14 @@ def import_batches_visible_to(user: User) -> QuerySet[ImportBatch]:
     if bureau is None or user.role != Role.BUREAU_OFFICER:
         return ImportBatch.objects.none()
     return ImportBatch.objects.filter(bureau=bureau).select_related("uploaded_by").defer("content")
+
+
+def placements_on_posting(user: User, posting: JobPosting) -> QuerySet[Placement]:
+    """Accepted (and later) placements on a posting the user may see, with applicants the
+    user may see: the employer's candidates who said yes."""
+    return (
+        Placement.objects.filter(posting=posting, status__in=Placement.ACCEPTED_STATUSES)
+        .filter(applicant__in=applicants_visible_to(user).values("pk"))
+        .select_related("applicant", "applicant__home_province")
+        .order_by("created_at", "id")
+    )

@@ -7,89 +7,232 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('laborlink', '0003_employer_constraint_message'),
-        ('recruitment', '0002_reveals_kept'),
+        ("laborlink", "0003_employer_constraint_message"),
+        ("recruitment", "0002_reveals_kept"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MatchRun',
+            name="MatchRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('nightly', 'Nightly'), ('manual', 'On demand')], max_length=8, verbose_name='trigger')),
-                ('algorithm', models.CharField(choices=[('optimal', 'Optimal (maximum total score)'), ('stable', 'Stable (deferred acceptance)')], max_length=8, verbose_name='algorithm')),
-                ('weights', models.JSONField(default=dict, verbose_name='weights')),
-                ('run_date', models.DateField(verbose_name='run date')),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='requested at')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('status', models.CharField(choices=[('requested', 'Requested'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('superseded', 'Superseded')], default='requested', max_length=10, verbose_name='status')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('task_id', models.CharField(blank=True, max_length=64)),
-                ('input_fingerprint', models.CharField(blank=True, max_length=64, verbose_name='input fingerprint')),
-                ('phase_seconds', models.JSONField(blank=True, default=dict, verbose_name='phase timings (s)')),
-                ('counts', models.JSONField(blank=True, default=dict, verbose_name='counts')),
-                ('total_score', models.BigIntegerField(blank=True, null=True, verbose_name='total score')),
-                ('matched_count', models.PositiveIntegerField(blank=True, null=True, verbose_name='matched')),
-                ('fill_rate', models.FloatField(blank=True, null=True, verbose_name='fill rate')),
-                ('blocking_pairs', models.PositiveIntegerField(blank=True, null=True, verbose_name='blocking pairs')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[("nightly", "Nightly"), ("manual", "On demand")],
+                        max_length=8,
+                        verbose_name="trigger",
+                    ),
+                ),
+                (
+                    "algorithm",
+                    models.CharField(
+                        choices=[
+                            ("optimal", "Optimal (maximum total score)"),
+                            ("stable", "Stable (deferred acceptance)"),
+                        ],
+                        max_length=8,
+                        verbose_name="algorithm",
+                    ),
+                ),
+                ("weights", models.JSONField(default=dict, verbose_name="weights")),
+                ("run_date", models.DateField(verbose_name="run date")),
+                (
+                    "requested_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="requested at"
+                    ),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="started at"),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Requested"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="requested",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                ("task_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "input_fingerprint",
+                    models.CharField(blank=True, max_length=64, verbose_name="input fingerprint"),
+                ),
+                (
+                    "phase_seconds",
+                    models.JSONField(blank=True, default=dict, verbose_name="phase timings (s)"),
+                ),
+                ("counts", models.JSONField(blank=True, default=dict, verbose_name="counts")),
+                (
+                    "total_score",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="total score"),
+                ),
+                (
+                    "matched_count",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="matched"),
+                ),
+                ("fill_rate", models.FloatField(blank=True, null=True, verbose_name="fill rate")),
+                (
+                    "blocking_pairs",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="blocking pairs"
+                    ),
+                ),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'matching run',
-                'verbose_name_plural': 'matching runs',
-                'ordering': ['-requested_at', '-id'],
+                "verbose_name": "matching run",
+                "verbose_name_plural": "matching runs",
+                "ordering": ["-requested_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Match',
+            name="Match",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.IntegerField(verbose_name='score (× 1000)')),
-                ('breakdown', models.JSONField(default=dict, verbose_name='score breakdown')),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('expired', 'Expired'), ('superseded', 'Superseded')], default='proposed', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated at')),
-                ('applicant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='matches', to='recruitment.applicant')),
-                ('exporting_province', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='laborlink.province')),
-                ('importing_province', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='laborlink.province')),
-                ('posting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='matches', to='recruitment.jobposting')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='matches', to='matching.matchrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.IntegerField(verbose_name="score (× 1000)")),
+                ("breakdown", models.JSONField(default=dict, verbose_name="score breakdown")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("accepted", "Accepted"),
+                            ("declined", "Declined"),
+                            ("expired", "Expired"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="proposed",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="updated at"
+                    ),
+                ),
+                (
+                    "applicant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="matches",
+                        to="recruitment.applicant",
+                    ),
+                ),
+                (
+                    "exporting_province",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="laborlink.province",
+                    ),
+                ),
+                (
+                    "importing_province",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="laborlink.province",
+                    ),
+                ),
+                (
+                    "posting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="matches",
+                        to="recruitment.jobposting",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="matches",
+                        to="matching.matchrun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'match',
-                'verbose_name_plural': 'matches',
-                'ordering': ['run_id', 'posting_id', '-score', 'applicant_id'],
+                "verbose_name": "match",
+                "verbose_name_plural": "matches",
+                "ordering": ["run_id", "posting_id", "-score", "applicant_id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='matchrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'running')), fields=('status',), name='matchrun_one_running'),
+            model_name="matchrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "running")),
+                fields=("status",),
+                name="matchrun_one_running",
+            ),
         ),
         migrations.AddIndex(
-            model_name='match',
-            index=models.Index(fields=['exporting_province', 'updated_at'], name='match_exporting'),
+            model_name="match",
+            index=models.Index(fields=["exporting_province", "updated_at"], name="match_exporting"),
         ),
         migrations.AddIndex(
-            model_name='match',
-            index=models.Index(fields=['importing_province', 'updated_at'], name='match_importing'),
+            model_name="match",
+            index=models.Index(fields=["importing_province", "updated_at"], name="match_importing"),
         ),
         migrations.AddIndex(
-            model_name='match',
-            index=models.Index(fields=['posting', 'status'], name='match_posting_status'),
+            model_name="match",
+            index=models.Index(fields=["posting", "status"], name="match_posting_status"),
         ),
         migrations.AddIndex(
-            model_name='match',
-            index=models.Index(fields=['applicant', 'status'], name='match_applicant_status'),
+            model_name="match",
+            index=models.Index(fields=["applicant", "status"], name="match_applicant_status"),
         ),
         migrations.AddConstraint(
-            model_name='match',
-            constraint=models.UniqueConstraint(fields=('run', 'applicant'), name='match_one_per_applicant'),
+            model_name="match",
+            constraint=models.UniqueConstraint(
+                fields=("run", "applicant"), name="match_one_per_applicant"
+            ),
         ),
     ]

@@ -92,6 +92,8 @@ def posting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "posting": posting,
         "targets": posting.target_provinces.all(),
         "actions": _actions_for(request.user, posting),
+        # the people who accepted (the employer sees them, names included, once accepted)
+        "placements": selectors.placements_on_posting(request.user, posting),
     }
     return render(request, "recruitment/postings/detail.html", context)
 

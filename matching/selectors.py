@@ -1,0 +1,87 @@
+"""Reads of the matching app, scoped to the user.
+
+Runs carry no personal data: every bureau officer, API client and admin may read them.
+Matches: the exporting side sees those of the applicants it registered, the importing side
+those into its province, an employer those on its own postings; an API client what its
+province's bureau sees.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from laborlink.access import is_platform_admin
+from laborlink.models import Organization, User
+from matching.models import Match, MatchRun
+
+Role = User.Role
+
+
+def _active_org(user: User) -> Organization | None:
+    if not user.is_authenticated or user.organization_id is None:
+        return None
+    org = user.organization
+    return org if org.is_active else None
+
+
+def runs_visible_to(user: User) -> QuerySet[MatchRun]:
+    qs = MatchRun.objects.select_related("requested_by")
+    if is_platform_admin(user):
+        return qs
+    org = _active_org(user)
+    if org is None or org.kind != Organization.Kind.BUREAU:
+        return qs.none()
+    if user.role not in {Role.BUREAU_OFFICER, Role.API_CLIENT}:
+        return qs.none()
+    return qs
+
+
+def latest_run() -> MatchRun | None:
+    """The newest finished run (its proposals are the current ones)."""
+    return (
+        MatchRun.objects.filter(status__in=[MatchRun.Status.DONE])
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def matches_visible_to(user: User) -> QuerySet[Match]:
+    qs = Match.objects.select_related(
+        "run",
+        "applicant",
+        "posting",
+        "posting__employer",
+        "exporting_province",
+        "importing_province",
+    )
+    if is_platform_admin(user):
+        return qs
+    org = _active_org(user)
+    if org is None:
+        return qs.none()
+    if user.role == Role.HR_OFFICER and org.kind == Organization.Kind.EMPLOYER:
+        return qs.filter(posting__employer=org)
+    if user.role not in {Role.BUREAU_OFFICER, Role.API_CLIENT} or org.kind != (
+        Organization.Kind.BUREAU
+    ):
+        return qs.none()
+    from recruitment.models import Applicant
+    from recruitment.selectors import registry_scope
+
+    own = Applicant.objects.filter(registry_scope(org), pk=OuterRef("applicant_id"))
+    return qs.filter(Q(importing_province_id=org.province_id) | Exists(own))
+
+
+def with_contact_visibility(user: User, queryset: QuerySet[Match]) -> QuerySet[Match]:
+    """For an employer, annotate whether the matched applicant accepted one of its offers
+    (then name and phone may be shown)."""
+    if user.role != Role.HR_OFFICER:
+        return queryset
+    from recruitment.models import Placement
+
+    accepted = Placement.objects.filter(
+        applicant_id=OuterRef("applicant_id"),
+        posting__employer_id=user.organization_id,
+        status__in=Placement.ACCEPTED_STATUSES,
+    )
+    return queryset.annotate(contact_visible=Exists(accepted))
