@@ -211,6 +211,8 @@ def cmd_run(args: list[str]) -> int:
     children: list[subprocess.Popen] = []
     try:
         env = resolve_services(embedded, prefer_local=False)
+        # links sent by SMS (offer pages) point at this server
+        env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
         ensure_database(env)
         RUNNING.write_text(json.dumps({k: env[k] for k in ("DATABASE_URL", "REDIS_URL")}))
         say("applying migrations")

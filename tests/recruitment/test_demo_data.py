@@ -29,5 +29,10 @@ def test_demo_data_loads_once_and_covers_the_journeys():
 
     assert first["health_certificates"] == 4 and again["health_certificates"] == 0
     assert HealthCertificate.objects.filter(status="revoked").count() == 1
+    from matching.models import Match
+
+    assert first["matching_runs"] == 1 and again["matching_runs"] == 0
+    # the countersigned, certified Sichuan applicants are proposed to Zhejiang postings
+    assert set(Match.objects.values_list("applicant__name", flat=True)) == {"王德华", "李春梅"}
     hr = User.objects.get(username="hr_yuhuan")
     assert selectors.postings_visible_to(hr).count() == 3
