@@ -67,3 +67,6 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+from tests.matching.conftest import market  # noqa: E402, F401 - the matching cast
