@@ -11,9 +11,10 @@ path, so a single-process solve and a fanned-out solve give the same matches.
 Determinism and ties.
 - Edges are put into a canonical order first (applicant database id, then posting database
   id), so the same pairs given in any order give the same matches.
-- `optimal`: maximum total `edge_score`; among equal-score optima the one returned is the
-  one OR-Tools' cost-scaling algorithm reaches on the arcs in that canonical order, which
-  depends on the input only (not on the order of the edge arrays, nor on the workers).
+- `optimal`: maximum total `edge_score` (over the pruned edges, see below); among
+  equal-score optima the one returned is the one OR-Tools' cost-scaling algorithm reaches
+  on each component's arcs in that canonical order, which depends on the input only (not
+  on the order of the edge arrays, nor on the workers or the order they finish in).
 - `stable`: an applicant ranks postings by `applicant_utility`, a posting ranks applicants
   by `posting_priority`; equal values are broken by the smaller database id (of the posting
   for the applicant, of the applicant for the posting). With these strict rankings the
@@ -64,13 +65,13 @@ def components(instance: Instance, edges: np.ndarray | None = None) -> list[np.n
         return []
     m = instance.n_postings
     n = instance.n_applicants
-    ea = instance.edge_applicant[edges].astype(np.int64)
-    ep = instance.edge_posting[edges].astype(np.int64)
-    parent = np.arange(m, dtype=np.int64)
-    big = np.iinfo(np.int64).max
+    ea = instance.edge_applicant[edges].astype(np.int32)
+    ep = instance.edge_posting[edges].astype(np.int32)
+    parent = np.arange(m, dtype=np.int32)
+    big = np.iinfo(np.int32).max
     while True:
         root = parent[ep]
-        smallest = np.full(n, big, dtype=np.int64)
+        smallest = np.full(n, big, dtype=np.int32)
         np.minimum.at(smallest, ea, root)
         target = smallest[ea]
         before = parent.copy()
@@ -82,10 +83,12 @@ def components(instance: Instance, edges: np.ndarray | None = None) -> list[np.n
             parent = grand
         if np.array_equal(parent, before):
             break
+    del ea, root, target, smallest
     label = parent[ep]
+    del ep
     order = np.argsort(label, kind="stable")
-    sorted_labels = label[order]
-    cuts = np.flatnonzero(np.diff(sorted_labels)) + 1
+    cuts = np.flatnonzero(np.diff(label[order])) + 1
+    del label
     return [np.asarray(edges[part], dtype=np.int64) for part in np.split(order, cuts)]
 
 
@@ -350,7 +353,8 @@ def solve_stable(instance: Instance) -> np.ndarray:
 
     Each round every free applicant with candidates left proposes to its next posting; each
     posting that received proposals keeps the best `capacity` of its held and new
-    applicants and rejects the rest, who move on to their next candidate.
+    applicants and rejects the rest, who move on to their next candidate. A round costs
+    one sort of the proposals plus the held applicants of the postings they reach.
     """
     k = instance.n_edges
     if k == 0:
@@ -517,7 +521,8 @@ def solve_components(
         # prune once on the whole graph (the thresholds count a posting's candidates across
         # components), then solve the pruned parts exactly
         started = time.perf_counter()
-        kept = candidate_edges(instance, **options)
+        pruning = {name: value for name, value in options.items() if name != "exact"}
+        kept = candidate_edges(instance, **pruning)
         options = {"exact": True}
         timings["prune"] = time.perf_counter() - started
     started = time.perf_counter()

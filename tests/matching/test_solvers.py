@@ -153,6 +153,7 @@ def test_pruning_can_lose_score_and_exact_does_not():
     assert pruned.total_score == 9
     assert solvers.solve(instance, "optimal", exact=True).total_score == 13
     assert solvers.solve(instance, "optimal").total_score == 13
+    assert solvers.solve(instance, "optimal", exact=False, top_k=5).total_score == 13
 
 
 @pytest.mark.parametrize("algorithm", ["optimal", "stable"])
@@ -257,3 +258,38 @@ def test_solutions_report_their_phase_timings():
     instance = instance_of([(1, 10, 1)], {10: 1})
     timings = solvers.solve(instance, "optimal").timings
     assert {"components", "solve", "blocking_pairs"} <= set(timings)
+
+
+def textbook_deferred_acceptance(instance: Instance) -> set[int]:
+    """One proposal at a time, as in the textbook; the vectorised rounds must agree."""
+    aid, pid = instance.applicant_ids, instance.posting_ids
+    lists: dict[int, list[int]] = {}
+    for e in range(instance.n_edges):
+        lists.setdefault(int(instance.edge_applicant[e]), []).append(e)
+    for mine in lists.values():
+        mine.sort(key=lambda e: (-instance.applicant_utility[e], pid[instance.edge_posting[e]]))
+    held: dict[int, list[int]] = {}
+    free = sorted(lists)
+    pointer = dict.fromkeys(lists, 0)
+    while free:
+        a = free.pop()
+        if pointer[a] >= len(lists[a]):
+            continue
+        e = lists[a][pointer[a]]
+        pointer[a] += 1
+        p = int(instance.edge_posting[e])
+        mine = held.setdefault(p, [])
+        mine.append(e)
+        mine.sort(key=lambda x: (-instance.posting_priority[x], aid[instance.edge_applicant[x]]))
+        if len(mine) > instance.capacity[p]:
+            free.append(int(instance.edge_applicant[mine.pop()]))
+    return {e for mine in held.values() for e in mine}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_stable_agrees_with_the_textbook_algorithm(seed):
+    rng = np.random.default_rng(200 + seed)
+    instance = random_instance(rng, 80, 20, 0.15, levels=4, max_capacity=3)
+    assert set(solvers.solve(instance, "stable").edges.tolist()) == (
+        textbook_deferred_acceptance(instance)
+    )

@@ -13,6 +13,7 @@ count, fill rate and blocking pairs, and the machine it ran on.
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import os
 import platform
@@ -38,12 +39,13 @@ def synthetic_instance(
     """A market-like instance: clustered, a few large employers, many small ones.
 
     Postings and applicants fall into clusters (an exporting region × an occupation group,
-    about 4 × `edges` postings each, of uneven size); an applicant's `edges` candidates are
-    drawn within its cluster, so the eligibility graph has one component per cluster. About
-    3 % of the postings belong to large employers (30–300 positions), the rest have a few;
-    positions total about 80 % of the applicants. Scores, utilities and priorities mix a
-    posting's attractiveness (wage, urgency), an applicant's merit (key groups, waiting) and
-    a per-pair skill fit. Without `breakdown` the score's parts are not kept (memory).
+    about 4 × `edges` postings each, of uneven size); each applicant gets about `edges`
+    distinct candidates within its cluster, so the eligibility graph has one component per
+    cluster. About 3 % of the postings belong to large employers (30–300 positions), the
+    rest have a few; positions total about 80 % of the applicants. Scores, utilities and
+    priorities mix a posting's attractiveness (wage, urgency), an applicant's merit (key
+    groups, waiting) and a per-pair skill fit. Without `breakdown` the score's parts are not
+    kept (memory).
     """
     rng = np.random.default_rng(seed)
     n, m = applicants, postings
@@ -82,12 +84,19 @@ def synthetic_instance(
     for first in range(0, n, GENERATION_BLOCK):
         block = np.arange(first, min(n, first + GENERATION_BLOCK), dtype=np.int64)
         size = cluster_size[applicant_cluster[block]]
-        ea = np.repeat(block, np.minimum(edges, size))
-        size = size[ea - first]
-        # draw with repetition, favouring large employers a little, then drop duplicates
-        offset = np.floor(rng.random(ea.shape[0]) ** 1.3 * size).astype(np.int64)
+        degree = np.minimum(edges, size)
+        # draw a third more than needed within the cluster, drop repeats, then keep a
+        # random `degree` of each applicant's distinct draws
+        ea = np.repeat(block, np.minimum(size, degree + degree // 3 + 2))
+        offset = np.floor(rng.random(ea.shape[0]) * size[ea - first]).astype(np.int64)
         pairs = np.unique(ea * m + cluster_start[applicant_cluster[ea]] + offset)
-        del ea, size, offset
+        del ea, offset
+        shuffled = np.lexsort((rng.random(pairs.shape[0]), pairs // m))
+        owner = pairs[shuffled] // m
+        starts = np.searchsorted(owner, block)
+        rank = np.arange(owner.shape[0]) - np.repeat(starts, np.diff(np.r_[starts, owner.shape[0]]))
+        pairs = np.sort(pairs[shuffled[rank < degree[owner - first]]])
+        del shuffled, owner, starts, rank
         ea, ep = pairs // m, pairs % m
         del pairs
         fit = rng.random(ea.shape[0])
@@ -156,6 +165,22 @@ def _load(directory: str) -> Instance:
     return Instance(**arrays)
 
 
+def _bounded_map(pool: Any, ahead: int) -> Any:
+    """`pool.imap` that keeps at most `ahead` parts in flight (imap would take them all at
+    once and hold every pickled part in memory)."""
+
+    def map_fn(function: Any, iterable: Any) -> Any:
+        pending: collections.deque = collections.deque()
+        for item in iterable:
+            pending.append(pool.apply_async(function, (item,)))
+            if len(pending) >= ahead:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    return map_fn
+
+
 def _warm_up(_: int) -> None:
     import matching.solvers  # noqa: F401
 
@@ -193,7 +218,9 @@ def run_solver(
         with context.Pool(workers) as pool:
             pool.map(_warm_up, range(workers))
             started = time.perf_counter()
-            solution = solvers.solve_components(instance, algorithm, map_fn=pool.imap, **options)
+            solution = solvers.solve_components(
+                instance, algorithm, map_fn=_bounded_map(pool, 2 * workers), **options
+            )
             finished = time.perf_counter()
             workers_mb = max(_peak_mb(child.pid) for child in multiprocessing.active_children())
     else:
