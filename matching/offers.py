@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -104,13 +104,32 @@ def offers_send(run: MatchRun) -> int:
                     )
                 else:
                     send_sms(phone=phone, text=text, purpose=SMS_PURPOSE)
-            Match.objects.bulk_update(
-                chunk, ["offer_nonce", "offered_at", "expires_at", "updated_at"]
-            )
-            SmsMessage.objects.bulk_create(outbox)
+            _record_offers(chunk)
+            SmsMessage.objects.bulk_create(outbox, batch_size=2000)
         sent += len(chunk)
     logger.info("matching run %s: %d offers sent", run.pk, sent)
     return sent
+
+
+def _record_offers(chunk: list[Match]) -> None:
+    """Store the chunk's nonces and times in one statement (COPY into a temporary table,
+    then one UPDATE … FROM): `bulk_update`'s CASE expressions were the slow part."""
+    with connection.cursor() as cursor:
+        # (IF NOT EXISTS + TRUNCATE: the caller's transaction may hold several chunks)
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS offer_chunk (id bigint PRIMARY KEY, "
+            "nonce text, offered timestamptz, expires timestamptz) ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE offer_chunk")
+        with cursor.cursor.copy(
+            "COPY offer_chunk (id, nonce, offered, expires) FROM STDIN"
+        ) as copy:
+            for match in chunk:
+                copy.write_row((match.pk, match.offer_nonce, match.offered_at, match.expires_at))
+        cursor.execute(
+            "UPDATE matching_match AS m SET offer_nonce = c.nonce, offered_at = c.offered, "
+            "expires_at = c.expires, updated_at = c.offered FROM offer_chunk AS c WHERE m.id = c.id"
+        )
 
 
 def offer_for_token(token: str) -> Match:

@@ -57,8 +57,56 @@ def test_the_benchmark_prints_every_solver_against_the_reference():
     assert re.search(r"peak \d+ MB", lines["optimal"])
 
 
-def test_through_db_is_refused_until_the_pipeline_exists():
-    with pytest.raises(CommandError, match="through-db"):
+def _row_counts() -> dict[str, int]:
+    from health.models import HealthCertificate, IssuingKey
+    from laborlink.models import CooperationAgreement, Organization, SmsMessage, User
+    from matching.models import Match, MatchRun
+    from recruitment.models import Applicant, JobPosting, WhitelistEntry
+
+    models = (HealthCertificate, IssuingKey, CooperationAgreement, Organization, SmsMessage,
+              User, Match, MatchRun, Applicant, JobPosting, WhitelistEntry)  # fmt: skip
+    counts = {model.__name__: model.objects.count() for model in models}
+    counts["targets"] = JobPosting.target_provinces.through.objects.count()
+    return counts
+
+
+@pytest.mark.django_db
+def test_through_db_runs_the_nightly_pipeline_on_a_generated_market_and_removes_it(settings):
+    settings.DEBUG = True  # pytest-django turns it off; the command refuses without it
+    before = _row_counts()
+    out = io.StringIO()
+    call_command(
+        "benchmark_matching",
+        through_db=True,
+        applicants=300,
+        postings=20,
+        edges=5,
+        seed=2,
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "generate: 300 applicants, 20 postings" in text
+    phases = re.search(
+        r"load_and_score ([\d.]+)s, solve ([\d.]+)s, store ([\d.]+)s, "
+        r"offers ([\d.]+)s \((\d+) sent\); total ([\d.]+)s",
+        text,
+    )
+    assert phases, text
+    counts = re.search(r"counts: (\d+) edges, (\d+) matches, removed by rule \{", text)
+    edges, matches = int(counts.group(1)), int(counts.group(2))
+    # about 5 candidates each: the postings of the applicant's cell
+    assert 4 * 300 <= edges <= 5 * 300
+    matched = re.search(r"matched (\d+), fill ([\d.]+)%; peak RSS \d+ MB", text)
+    assert int(matched.group(1)) == matches > 0
+    assert int(phases.group(5)) == matches  # every match offered by SMS
+    assert 0 < float(matched.group(2)) <= 100
+    assert "clean-up: deleted" in text
+    assert _row_counts() == before
+
+
+def test_through_db_is_refused_with_debug_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
         call_command("benchmark_matching", through_db=True, stdout=io.StringIO())
 
 
