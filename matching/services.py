@@ -158,7 +158,13 @@ def run_execute(run_id: int, *, map_fn: Any = map) -> MatchRun | None:
 
 
 def _execute_locked(run_id: int, *, map_fn: Any) -> MatchRun | None:
-    from matching.candidates import build_instance, input_fingerprint
+    from matching.candidates import (
+        breakdown_for,
+        input_fingerprint,
+        instance_from_candidates,
+        load_candidates,
+    )
+    from matching.scoring import validate_weights
     from matching.solvers import solve_components
 
     try:
@@ -175,7 +181,13 @@ def _execute_locked(run_id: int, *, map_fn: Any) -> MatchRun | None:
     try:
         started = time.perf_counter()
         report_progress(run_id, "loading", 10)
-        instance, counts = build_instance(run_date=run.run_date, weights=run.weights)
+        # The full per-edge breakdown of a national run would not fit in memory: it is
+        # computed below for the chosen edges only.
+        candidates = load_candidates(run_date=run.run_date)
+        weights = validate_weights(run.weights)
+        instance, counts = instance_from_candidates(
+            candidates, weights=weights, keep_breakdown=False
+        )
         timings["load_and_score"] = round(time.perf_counter() - started, 3)
         fingerprint = input_fingerprint(instance, run.weights, run.algorithm)
 
@@ -187,7 +199,8 @@ def _execute_locked(run_id: int, *, map_fn: Any) -> MatchRun | None:
         started = time.perf_counter()
         report_progress(run_id, "storing", 80)
         with transaction.atomic():
-            stored = _store_matches(run, instance, solution)
+            breakdown = breakdown_for(candidates, instance, solution.edges, weights=weights)
+            stored = _store_matches(run, instance, solution, breakdown)
             superseded = (
                 Match.objects.filter(status=Match.Status.PROPOSED)
                 .exclude(run=run)
@@ -226,7 +239,7 @@ def _execute_locked(run_id: int, *, map_fn: Any) -> MatchRun | None:
     return MatchRun.objects.get(pk=run.pk)
 
 
-def _store_matches(run: MatchRun, instance: Any, solution: Any) -> int:
+def _store_matches(run: MatchRun, instance: Any, solution: Any, breakdown: dict[str, Any]) -> int:
     """Write the run's matches with COPY (after removing what a dead attempt left)."""
     from recruitment.models import Applicant, JobPosting
 
@@ -245,11 +258,11 @@ def _store_matches(run: MatchRun, instance: Any, solution: Any) -> int:
         JobPosting.objects.filter(pk__in=set(posting_ids.tolist())).values_list("pk", "province_id")
     )
     now = timezone.now().isoformat()
-    parts = sorted(instance.breakdown)
+    parts = sorted(breakdown)
     buffer = io.StringIO()
     for i, edge in enumerate(edges.tolist()):
         applicant_id, posting_id = int(applicant_ids[i]), int(posting_ids[i])
-        breakdown = {name: int(instance.breakdown[name][edge]) for name in parts}
+        parts_of_match = {name: int(breakdown[name][i]) for name in parts}
         fields = [
             str(run.pk),
             str(applicant_id),
@@ -257,7 +270,7 @@ def _store_matches(run: MatchRun, instance: Any, solution: Any) -> int:
             home[applicant_id],
             posting_province[posting_id],
             str(int(instance.edge_score[edge])),
-            json.dumps(breakdown, separators=(",", ":")),
+            json.dumps(parts_of_match, separators=(",", ":")),
             Match.Status.PROPOSED,
             "",
             now,

@@ -30,6 +30,8 @@ def test_a_run_proposes_one_posting_per_applicant_within_capacity(sichuan_office
     per_posting = {p.pk: sum(m.posting_id == p.pk for m in matches) for p in postings}
     assert per_posting == {postings[0].pk: 2, postings[1].pk: 1}
     assert all(m.breakdown and m.score > 0 for m in matches)
+    # the breakdown, computed for the chosen edges only, adds up to each score
+    assert all(sum(m.breakdown.values()) == m.score for m in matches)
     assert {(m.exporting_province_id, m.importing_province_id) for m in matches} == {("51", "33")}
     assert run.matched_count == 3 and run.fill_rate == pytest.approx(1.0)
     assert run.counts["removed_by_rule"] is not None
