@@ -23,6 +23,17 @@ def province_code_of(user: User) -> str | None:
     return user.organization.province_id
 
 
+def acting_organization(user: User, roles: Iterable[str], kind: str) -> Organization | None:
+    """The active organisation of `kind` that the user acts for in one of `roles`, or None.
+    Pages use it to decide whether they exist for the user at all (404 otherwise)."""
+    if not user.is_authenticated or user.role not in set(roles):
+        return None
+    org = user.organization
+    if org is None or not org.is_active or org.kind != kind:
+        return None
+    return org
+
+
 def require_role(user: User, roles: Iterable[str]) -> None:
     """Raise Forbidden unless the user has one of `roles` and an active organisation."""
     allowed = set(roles)

@@ -32,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 SALT = "matching.offer"
 SMS_PURPOSE = "matching.offer"
-# Placements that hold one of a posting's positions.
-HOLDING_A_POSITION = ("accepted", "booked", "departed", "arrived", "employed")
 
 
 class OfferUnavailable(DomainError):
@@ -155,7 +153,8 @@ def offer_for_token(token: str) -> Match:
     return match
 
 
-def _check_open(match: Match) -> None:
+def offer_check_open(match: Match) -> None:
+    """Raise OfferUnavailable when the offer can no longer be answered."""
     if match.status == Match.Status.ACCEPTED:
         raise OfferUnavailable(
             _("You have already accepted this offer."), code="answered", status=409
@@ -175,13 +174,15 @@ def _answer(match_id: int, *, accept: bool, actor: User | None) -> Match:
     from recruitment.models import JobPosting, Placement
 
     match = Match.objects.select_for_update().select_related("posting").get(pk=match_id)
-    _check_open(match)
+    offer_check_open(match)
     now = timezone.now()
     if accept:
         # Lock the posting, then count its active placements: concurrent acceptances of the
         # last position queue here and only the first gets it.
         posting = JobPosting.objects.select_for_update().get(pk=match.posting_id)
-        taken = Placement.objects.filter(posting=posting, status__in=HOLDING_A_POSITION).count()
+        taken = Placement.objects.filter(
+            posting=posting, status__in=Placement.HOLDING_POSITION_STATUSES
+        ).count()
         if taken >= posting.positions or posting.status != JobPosting.Status.OPEN:
             match.status = Match.Status.EXPIRED
             match.updated_at = now

@@ -74,14 +74,7 @@ def matches_visible_to(user: User) -> QuerySet[Match]:
 
 def with_contact_visibility(user: User, queryset: QuerySet[Match]) -> QuerySet[Match]:
     """For an employer, annotate whether the matched applicant accepted one of its offers
-    (then name and phone may be shown)."""
-    if user.role != Role.HR_OFFICER:
-        return queryset
-    from recruitment.models import Placement
+    (then name and phone may be shown): the applicants' rule, applied to matches."""
+    from recruitment.selectors import with_contact_visibility as applicants_rule
 
-    accepted = Placement.objects.filter(
-        applicant_id=OuterRef("applicant_id"),
-        posting__employer_id=user.organization_id,
-        status__in=Placement.ACCEPTED_STATUSES,
-    )
-    return queryset.annotate(contact_visible=Exists(accepted))
+    return applicants_rule(user, queryset, applicant_ref="applicant_id")

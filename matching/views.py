@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from laborlink.access import is_platform_admin
+from laborlink.access import acting_organization, is_platform_admin
 from laborlink.errors import DomainError
 from laborlink.views import paginate
 from matching import selectors, services
@@ -42,9 +42,7 @@ class MatchFilterForm(forms.Form):
 
 def _may_request(user) -> bool:
     return is_platform_admin(user) or (
-        user.role == "bureau_officer"
-        and user.organization_id is not None
-        and user.organization.kind == "bureau"
+        acting_organization(user, ["bureau_officer"], "bureau") is not None
     )
 
 
@@ -191,7 +189,7 @@ def offer_page(request: HttpRequest, token: str) -> HttpResponse:
     closed = None
     if answered is None:
         try:
-            offers._check_open(match)
+            offers.offer_check_open(match)
         except offers.OfferUnavailable as error:
             closed = error
     return render(

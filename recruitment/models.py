@@ -511,6 +511,8 @@ class Placement(models.Model):
     ACTIVE_STATUSES = ("offered", "accepted", "booked", "departed", "arrived", "employed")
     # Statuses in which the employer may see the applicant's name and phone.
     ACCEPTED_STATUSES = ("accepted", "booked", "departed", "arrived", "employed", "left")
+    # Statuses that hold one of the posting's positions.
+    HOLDING_POSITION_STATUSES = ("accepted", "booked", "departed", "arrived", "employed")
 
     applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="placements")
     posting = models.ForeignKey(JobPosting, on_delete=models.PROTECT, related_name="placements")

@@ -11,7 +11,7 @@ from datetime import date
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from laborlink.access import is_platform_admin, province_code_of
+from laborlink.access import acting_organization, is_platform_admin, province_code_of
 from laborlink.models import Organization, User
 from laborlink.selectors import agreements_in_force
 from recruitment.models import (
@@ -30,12 +30,7 @@ Kind = Organization.Kind
 
 def _bureau_of(user: User) -> Organization | None:
     """The bureau a bureau officer or a province's API client acts for."""
-    if not user.is_authenticated or user.role not in {Role.BUREAU_OFFICER, Role.API_CLIENT}:
-        return None
-    org = user.organization
-    if org is None or not org.is_active or org.kind != Kind.BUREAU:
-        return None
-    return org
+    return acting_organization(user, [Role.BUREAU_OFFICER, Role.API_CLIENT], Kind.BUREAU)
 
 
 def registry_scope(bureau: Organization) -> Q:
@@ -130,14 +125,16 @@ def applicants_registered_by(user: User) -> QuerySet[Applicant]:
     return qs.filter(registry_scope(bureau))
 
 
-def with_contact_visibility(user: User, queryset: QuerySet[Applicant]) -> QuerySet[Applicant]:
+def with_contact_visibility(
+    user: User, queryset: QuerySet, *, applicant_ref: str = "pk"
+) -> QuerySet:
     """Annotate `contact_visible` for an employer: has one of its postings a placement of the
     applicant that was accepted? (`selectors.employer_may_see_contact` for a whole list, in
     the same query.) Other roles see the contact of every applicant they see."""
     if user.role != Role.HR_OFFICER:
         return queryset
     accepted = Placement.objects.filter(
-        applicant_id=OuterRef("pk"),
+        applicant_id=OuterRef(applicant_ref),
         posting__employer_id=user.organization_id,
         status__in=Placement.ACCEPTED_STATUSES,
     )

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 
+from laborlink.access import acting_organization
 from laborlink.models import Organization, User
 
 
 def require_health_officer(request: HttpRequest) -> Organization:
     """The user's health authority; 404 for everyone else (the pages do not exist for them)."""
-    user = request.user
-    org = user.organization if user.is_authenticated else None
-    if (
-        org is None
-        or not org.is_active
-        or user.role != User.Role.HEALTH_OFFICER
-        or org.kind != Organization.Kind.HEALTH_AUTHORITY
-    ):
+    org = acting_organization(
+        request.user, [User.Role.HEALTH_OFFICER], Organization.Kind.HEALTH_AUTHORITY
+    )
+    if org is None:
         raise Http404
     return org
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from laborlink.access import acting_organization
 from laborlink.errors import DomainError
 from laborlink.views import form_add_domain_error, paginate
 from recruitment import selectors, services
@@ -24,11 +25,7 @@ from recruitment.models import Applicant
 
 
 def _is_registry_officer(user) -> bool:
-    return (
-        user.role == "bureau_officer"
-        and user.organization_id is not None
-        and user.organization.kind == "bureau"
-    )
+    return acting_organization(user, ["bureau_officer"], "bureau") is not None
 
 
 @login_required

@@ -17,6 +17,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from laborlink.access import acting_organization
 from laborlink.errors import DomainError
 from laborlink.models import Organization, User
 from laborlink.views import form_add_domain_error, paginate
@@ -32,15 +33,7 @@ CLOSABLE = {Status.DRAFT, Status.OPEN, Status.PAUSED}
 
 def _employer_of(user: User) -> Organization | None:
     """The employer an HR officer manages postings for (None for everyone else)."""
-    org = user.organization
-    if (
-        user.role == User.Role.HR_OFFICER
-        and org is not None
-        and org.is_active
-        and org.kind == Organization.Kind.EMPLOYER
-    ):
-        return org
-    return None
+    return acting_organization(user, [User.Role.HR_OFFICER], Organization.Kind.EMPLOYER)
 
 
 def _require_employer(user: User) -> Organization:

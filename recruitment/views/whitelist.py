@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from laborlink.access import province_code_of
+from laborlink.access import acting_organization
 from laborlink.errors import DomainError
 from laborlink.models import Province
 from laborlink.selectors import cooperating_importing_provinces
@@ -22,12 +22,10 @@ from recruitment.models import WhitelistEntry
 
 
 def _require_bureau_officer(request: HttpRequest) -> str:
-    user = request.user
-    if user.role != "bureau_officer" or user.organization is None:
+    bureau = acting_organization(request.user, ["bureau_officer"], "bureau")
+    if bureau is None:
         raise Http404
-    if user.organization.kind != "bureau":
-        raise Http404
-    return province_code_of(user)
+    return bureau.province_id
 
 
 def _report(request: HttpRequest, count: int, message: str) -> None:
