@@ -192,6 +192,9 @@ class ArrivalCheck(models.Model):
     checked_at = models.DateTimeField(_("checked at"), default=timezone.now)
     result_encrypted = models.TextField(editable=False)
     notes_encrypted = models.TextField(editable=False, blank=True)
+    # The form's (or API caller's) key for this check: a double tap or a retried request
+    # carries the same key and records nothing twice.
+    request_key = models.CharField(max_length=64, unique=True)
 
     class Meta:
         ordering = ["-checked_at", "-id"]

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from health import tokens
-from health.models import HealthCertificate, IssuingKey, VerificationLog
+from health.models import ArrivalCheck, HealthCertificate, IssuingKey, VerificationLog
 from laborlink import personal_data
 from laborlink.access import is_platform_admin, require_role
 from laborlink.errors import Conflict, DomainError, Forbidden, NotFound
@@ -256,3 +256,45 @@ def certificate_verify(*, actor: User | None, token: str, channel: str) -> token
         outcome=outcome.code,
     )
     return outcome
+
+
+# --- Arrival checks ---------------------------------------------------------------------------
+
+ARRIVAL_RESULT_CONTEXT = "health.arrival.result"
+ARRIVAL_NOTES_CONTEXT = "health.arrival.notes"
+
+
+def arrival_check_record(
+    *, actor: User, placement: Any, result: str, notes: str, request_key: str
+) -> ArrivalCheck:
+    """Store the employer's arrival health check, encrypted (the caller checks access and
+    holds the placement's lock)."""
+    if result not in ArrivalCheck.Result.values:
+        raise DomainError(_("Choose pass, refer or fail."), field="result")
+    return ArrivalCheck.objects.create(
+        placement=placement,
+        checked_by=actor,
+        request_key=request_key,
+        result_encrypted=personal_data.encrypt(
+            result, context=f"{ARRIVAL_RESULT_CONTEXT}:{request_key}"
+        ),
+        notes_encrypted=(
+            personal_data.encrypt(notes, context=f"{ARRIVAL_NOTES_CONTEXT}:{request_key}")
+            if notes
+            else ""
+        ),
+    )
+
+
+def arrival_check_result(check: ArrivalCheck) -> str:
+    return personal_data.decrypt(
+        check.result_encrypted, context=f"{ARRIVAL_RESULT_CONTEXT}:{check.request_key}"
+    )
+
+
+def arrival_check_notes(check: ArrivalCheck) -> str:
+    if not check.notes_encrypted:
+        return ""
+    return personal_data.decrypt(
+        check.notes_encrypted, context=f"{ARRIVAL_NOTES_CONTEXT}:{check.request_key}"
+    )

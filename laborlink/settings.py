@@ -304,6 +304,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Runs recorded while the broker was down (or left by a dead worker) are sent again.
     "reconcile-matching-runs": {"task": "matching.reconcile_runs", "schedule": 60.0},
+    # Arrivals not confirmed 24 hours after the trip arrived are flagged to the bureau.
+    "flag-unconfirmed-arrivals": {
+        "task": "transport.flag_unconfirmed_arrivals",
+        "schedule": 3600.0,
+    },
+    # Arrived workers become employed on their job's start date.
+    "start-employment": {
+        "task": "transport.start_employment",
+        "schedule": crontab(hour=1, minute=0),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 

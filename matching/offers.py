@@ -172,6 +172,7 @@ def offer_check_open(match: Match) -> None:
 @transaction.atomic
 def _answer(match_id: int, *, accept: bool, actor: User | None) -> Match:
     from recruitment.models import JobPosting, Placement
+    from recruitment.placements import placement_created
 
     match = Match.objects.select_for_update().select_related("posting").get(pk=match_id)
     offer_check_open(match)
@@ -193,6 +194,7 @@ def _answer(match_id: int, *, accept: bool, actor: User | None) -> Match:
                 placement = Placement.objects.create(
                     applicant_id=match.applicant_id, posting=posting, status="accepted"
                 )
+                placement_created(placement, actor=actor)
         except IntegrityError as exc:  # the applicant holds another active placement
             raise Conflict(
                 _("You have already accepted another job."), code="already_placed"

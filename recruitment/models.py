@@ -490,10 +490,11 @@ class WhitelistDecision(models.Model):
 
 
 class Placement(models.Model):
-    """An applicant on a posting, from a match or made directly, through to retention.
-
-    The matching and transport issues drive its transitions; here it exists so that access
-    rules (an employer sees only applicants placed on its own postings) can be enforced."""
+    """An applicant on a posting, from a match or made directly, through to retention:
+    offered → accepted → booked → departed → arrived → employed → left, or declined /
+    no-show / withdrawn / expired; an arrival check that refers the worker to a doctor
+    holds the position (referred), one that fails sends the worker home (returned).
+    Every transition is recorded in `PlacementEvent` with its actor."""
 
     class Status(models.TextChoices):
         OFFERED = "offered", _("Offered")
@@ -501,22 +502,68 @@ class Placement(models.Model):
         BOOKED = "booked", _("Booked")
         DEPARTED = "departed", _("Departed")
         ARRIVED = "arrived", _("Arrived")
+        REFERRED = "referred", _("Referred after arrival check")
         EMPLOYED = "employed", _("Employed")
         LEFT = "left", _("Left")
         DECLINED = "declined", _("Declined")
         NO_SHOW = "no_show", _("No-show")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         EXPIRED = "expired", _("Expired")
+        RETURNED = "returned", _("Returned home after arrival check")
 
-    ACTIVE_STATUSES = ("offered", "accepted", "booked", "departed", "arrived", "employed")
+    class LeftReason(models.TextChoices):
+        CONTRACT_END = "contract_end", _("Contract ended")
+        RESIGNED = "resigned", _("Resigned")
+        DISMISSED = "dismissed", _("Dismissed")
+        HEALTH = "health", _("Health")
+        FAMILY = "family", _("Family reasons")
+        ABSCONDED = "absconded", _("Stopped coming to work")
+        OTHER = "other", _("Other")
+
+    ACTIVE_STATUSES = (
+        "offered",
+        "accepted",
+        "booked",
+        "departed",
+        "arrived",
+        "referred",
+        "employed",
+    )
     # Statuses in which the employer may see the applicant's name and phone.
-    ACCEPTED_STATUSES = ("accepted", "booked", "departed", "arrived", "employed", "left")
+    ACCEPTED_STATUSES = (
+        "accepted",
+        "booked",
+        "departed",
+        "arrived",
+        "referred",
+        "employed",
+        "left",
+        "returned",
+    )
     # Statuses that hold one of the posting's positions.
-    HOLDING_POSITION_STATUSES = ("accepted", "booked", "departed", "arrived", "employed")
+    HOLDING_POSITION_STATUSES = (
+        "accepted",
+        "booked",
+        "departed",
+        "arrived",
+        "referred",
+        "employed",
+    )
+    # Statuses that fill one of the posting's positions (counted in positions_filled).
+    FILLED_STATUSES = ("arrived", "employed")
+    # On post: arrived and passed the check, working.
+    ON_POST_STATUSES = ("arrived", "employed")
 
     applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="placements")
     posting = models.ForeignKey(JobPosting, on_delete=models.PROTECT, related_name="placements")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    employed_on = models.DateField(_("employed on"), null=True, blank=True)
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+    left_reason = models.CharField(
+        _("reason for leaving"), max_length=16, choices=LeftReason.choices, blank=True
+    )
+    left_note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -528,11 +575,137 @@ class Placement(models.Model):
             models.UniqueConstraint(
                 fields=["applicant"],
                 condition=Q(
-                    status__in=["offered", "accepted", "booked", "departed", "arrived", "employed"]
+                    status__in=[
+                        "offered",
+                        "accepted",
+                        "booked",
+                        "departed",
+                        "arrived",
+                        "referred",
+                        "employed",
+                    ]
                 ),
                 name="placement_one_active_per_applicant",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="left") | (Q(left_on__isnull=False) & ~Q(left_reason="")),
+                name="placement_left_has_date_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["arrived", "employed", "left"])
+                | Q(arrived_at__isnull=False),
+                name="placement_arrived_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["posting", "status"], name="placement_posting_status"),
+            models.Index(fields=["status", "arrived_at"], name="placement_status_arrived"),
         ]
 
     def __str__(self) -> str:
         return f"{self.applicant_id} → {self.posting_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class PlacementEvent(models.Model):
+    """One transition of a placement: from, to, who, when, why."""
+
+    placement = models.ForeignKey(Placement, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(
+        _("from"), max_length=10, choices=Placement.Status.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=10, choices=Placement.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("placement event")
+        verbose_name_plural = _("placement events")
+        indexes = [models.Index(fields=["placement", "at"], name="placement_event_at")]
+
+    def __str__(self) -> str:
+        return f"{self.placement_id}: {self.from_status} → {self.to_status}"
+
+
+class Absence(models.Model):
+    """A working day on which an employed worker did not come to work, as the employer
+    reported it."""
+
+    placement = models.ForeignKey(Placement, on_delete=models.CASCADE, related_name="absences")
+    day = models.DateField(_("day"))
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        constraints = [
+            models.UniqueConstraint(fields=["placement", "day"], name="absence_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.placement_id} absent {self.day}"
+
+
+class Flag(models.Model):
+    """Something a bureau must look at: an arrival not confirmed 24 hours after the trip
+    arrived (importing bureau), a worker absent five consecutive working days (both)."""
+
+    class Kind(models.TextChoices):
+        ARRIVAL_UNCONFIRMED = "arrival_unconfirmed", _("Arrival not confirmed")
+        ABSENT = "absent", _("Absent five working days")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    placement = models.ForeignKey(Placement, on_delete=models.CASCADE, related_name="flags")
+    importing_province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="+", verbose_name=_("importing province")
+    )
+    exporting_province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="+", verbose_name=_("exporting province")
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    resolution = models.CharField(_("resolution"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["placement", "kind"],
+                condition=Q(resolved_at__isnull=True),
+                name="flag_one_open_per_kind",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["importing_province", "-raised_at"], name="flag_importing"),
+            models.Index(fields=["exporting_province", "-raised_at"], name="flag_exporting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.placement_id}"

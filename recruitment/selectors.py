@@ -16,6 +16,7 @@ from laborlink.models import Organization, User
 from laborlink.selectors import agreements_in_force
 from recruitment.models import (
     Applicant,
+    Flag,
     ImportBatch,
     JobPosting,
     PersonalDataReveal,
@@ -254,4 +255,36 @@ def placements_on_posting(user: User, posting: JobPosting) -> QuerySet[Placement
         .filter(applicant__in=applicants_visible_to(user).values("pk"))
         .select_related("applicant", "applicant__home_province")
         .order_by("created_at", "id")
+    )
+
+
+def placements_of_employer(user: User) -> QuerySet[Placement]:
+    """The placements on an HR officer's own postings once the worker said yes."""
+    employer = acting_organization(user, [Role.HR_OFFICER], Kind.EMPLOYER)
+    if employer is None:
+        return Placement.objects.none()
+    return (
+        Placement.objects.filter(posting__employer=employer, status__in=Placement.ACCEPTED_STATUSES)
+        .select_related("applicant", "applicant__home_province", "posting")
+        .order_by("-updated_at", "-id")
+    )
+
+
+def flags_visible_to(user: User) -> QuerySet[Flag]:
+    """Flags for a bureau: every flag on workers placed in its province, and the absence
+    flags on workers from its province."""
+    bureau = _bureau_of(user)
+    if bureau is None:
+        return Flag.objects.none()
+    province = bureau.province_id
+    return Flag.objects.filter(
+        Q(importing_province_id=province) | Q(exporting_province_id=province, kind=Flag.Kind.ABSENT)
+    ).select_related(
+        "placement",
+        "placement__applicant",
+        "placement__posting",
+        "placement__posting__employer",
+        "importing_province",
+        "exporting_province",
+        "resolved_by",
     )
