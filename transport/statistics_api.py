@@ -1,0 +1,3 @@
+"""Statistics API: aggregates for bureaus, computed in the database."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Pages of the transport app (the API lives in transport.api)."""

@@ -1,0 +1,3 @@
+"""Pages: arrivals."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages: statistics."""
+
+urlpatterns: list = []

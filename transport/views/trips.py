@@ -1,0 +1,3 @@
+"""Pages: trips."""
+
+urlpatterns: list = []
