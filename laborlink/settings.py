@@ -61,8 +61,8 @@ INSTALLED_APPS = [
     "laborlink",
     "recruitment",
     "health",
-    "transport",
     "matching",
+    "transport",  # after matching: its demo data books the workers who accepted an offer
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

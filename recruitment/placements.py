@@ -173,7 +173,7 @@ def placement_report_departure(
         reason=Placement.LeftReason(reason).label,
         left_on=left_on,
         left_reason=reason,
-        left_note=note.strip()[:300],
+        left_note=(note or "").strip()[:300],
     )
 
 
@@ -262,12 +262,20 @@ def absence_report(*, actor: User, placement: Placement | int, days: Iterable[da
     Absence.objects.bulk_create(
         [Absence(placement=found, day=day, reported_by=actor) for day in new]
     )
-    run = consecutive_absent_working_days(known | set(new), until=wanted[-1])
+    # A day reported late can join runs on both sides of it: look at every run that ends on
+    # or after the earliest new day, not only the one ending on the last day reported.
+    absent = known | set(new)
+    run, until = 0, wanted[-1]
+    if new:
+        for end in sorted(day for day in absent if day >= new[0]):
+            length = consecutive_absent_working_days(absent, until=end)
+            if length > run:
+                run, until = length, end
     if run >= ABSENCE_FLAG_WORKING_DAYS:
         flag_raise(
             kind=Flag.Kind.ABSENT,
             placement=found,
-            detail={"working_days": run, "until": wanted[-1].isoformat()},
+            detail={"working_days": run, "until": until.isoformat()},
         )
     return len(new)
 

@@ -161,6 +161,10 @@ class Booking(models.Model):
                 | Q(status__in=["no_show", "refused", "cancelled"]),
                 name="booking_seated_iff_booked",
             ),
+            # seats are numbered from 1: a seat 0 would be one seat more than the trip has
+            models.CheckConstraint(
+                condition=Q(seat__isnull=True) | Q(seat__gte=1), name="booking_seat_from_one"
+            ),
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
                 name="booking_cancelled_with_reason",

@@ -8,14 +8,17 @@ the database refuses overbooking and double booking on its own as well (see mode
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -92,6 +95,13 @@ def _province(value: Province | str | None, field_name: str) -> Province:
     return found
 
 
+def _travel_day(departure: Any) -> date:
+    """The day the agreement must be in force: the departure's (today when it is unknown)."""
+    if isinstance(departure, datetime) and not timezone.is_naive(departure):
+        return max(timezone.localdate(departure), timezone.localdate())
+    return timezone.localdate()
+
+
 def _clean_trip(organiser: Organization, values: dict[str, Any]) -> dict[str, Any]:
     clean = dict(values)
     errors: dict[str, str] = {}
@@ -140,7 +150,7 @@ def _clean_trip(organiser: Organization, values: dict[str, Any]) -> dict[str, An
         elif origin.pk == destination.pk:
             errors["origin_province"] = str(_("A charter crosses provinces."))
         elif not provinces_cooperate(
-            importing=destination.pk, exporting=origin.pk, on=timezone.localdate()
+            importing=destination.pk, exporting=origin.pk, on=_travel_day(departure)
         ):
             errors["origin_province"] = str(
                 _("%(origin)s has no labour-cooperation agreement in force with %(destination)s.")
@@ -182,6 +192,8 @@ def trip_update(*, actor: User, trip: Trip | int, **changes: Any) -> Trip:
     values = {name: getattr(found, name) for name in TRIP_FIELDS}
     values.update({k: v for k, v in changes.items() if k in TRIP_FIELDS})
     clean = _clean_trip(found.organiser, values)
+    if clean["departure_at"] != found.departure_at and clean["departure_at"] < timezone.now():
+        raise DomainError(_("The departure cannot be in the past."), field="departure_at")
     highest = (
         found.bookings.filter(status__in=Booking.SEATED_STATUSES)
         .order_by("-seat")
@@ -203,9 +215,12 @@ def trip_update(*, actor: User, trip: Trip | int, **changes: Any) -> Trip:
             code="origin_in_use",
             field="origin_province",
         )
+    more_seats = clean["seats"] > found.seats
     for name, value in clean.items():
         setattr(found, name, value)
     found.save(update_fields=[*TRIP_FIELDS, "updated_at"])
+    if more_seats:
+        _promote_waitlist(found, actor)
     return found
 
 
@@ -225,7 +240,9 @@ def trip_depart(*, actor: User, trip: Trip | int) -> Trip:
     """The trip leaves: boarded workers have departed; booked workers who did not board are
     no-shows (or refused, when their certificate was refused) and free their positions."""
     found = _boardable_trip_for_update(actor, trip)
-    if found.status not in Trip.OPEN_STATUSES:
+    if found.status != Trip.Status.BOARDING:
+        if found.status == Trip.Status.PLANNED:
+            raise Conflict(_("Start boarding before the trip leaves."), code="not_boarding")
         raise Conflict(_("This trip has already left or was cancelled."), code="not_open")
     now = timezone.now()
     bookings = list(
@@ -506,9 +523,16 @@ def _explain_unbookable(actor: User, trip: Trip, ids: list[int]) -> None:
     placements = list(visible.select_related("applicant"))
     if len(placements) != len(ids):
         raise NotFound(_("One of the chosen workers was not found."))
+    booked_elsewhere = set(
+        Booking.objects.filter(
+            placement__in=placements, status__in=Booking.ACTIVE_STATUSES
+        ).values_list("placement_id", flat=True)
+    )
     for placement in placements:
         name = placement.applicant.name
-        if placement.status != Placement.Status.ACCEPTED:
+        if placement.pk in booked_elsewhere or placement.status == Placement.Status.BOOKED:
+            message = _("%(name)s is already booked on a trip.") % {"name": name}
+        elif placement.status != Placement.Status.ACCEPTED:
             message = _("%(name)s is %(status)s, not accepted.") % {
                 "name": name,
                 "status": placement.get_status_display(),
@@ -516,20 +540,27 @@ def _explain_unbookable(actor: User, trip: Trip, ids: list[int]) -> None:
         elif placement.applicant.home_province_id != trip.origin_province_id:
             message = _("%(name)s does not live in the trip's origin province.") % {"name": name}
         else:
-            message = _("%(name)s is already booked on a trip.") % {"name": name}
+            continue
         raise Conflict(message, code="not_bookable", details={"placement": placement.pk})
+    raise Conflict(
+        _("One of the chosen workers cannot be booked on this trip."), code="not_bookable"
+    )
 
 
+@transaction.atomic
 def booking_create_for_posting(
-    *, actor: User, trip: Trip | int, posting: int, together: bool = False, waitlist: bool = False
+    *,
+    actor: User,
+    trip: Trip | int,
+    posting: Any,
+    together: bool = False,
+    waitlist: bool = False,
 ) -> BookingResult:
     """Book every accepted worker of a posting who is not booked yet."""
-    found = selectors.trips_managed_by(actor).filter(pk=getattr(trip, "pk", trip)).first()
-    if found is None:
-        raise NotFound()
+    found = _managed_trip_for_update(actor, trip)
     ids = list(
         selectors.placements_bookable(actor, found)
-        .filter(posting_id=posting)
+        .filter(posting_id=getattr(posting, "pk", posting))
         .values_list("pk", flat=True)
     )
     if not ids:
@@ -539,6 +570,7 @@ def booking_create_for_posting(
     )
 
 
+@transaction.atomic
 def booking_create_for_county(
     *,
     actor: User,
@@ -548,9 +580,7 @@ def booking_create_for_county(
     waitlist: bool = False,
 ) -> BookingResult:
     """Book every accepted worker from one exporting county (the ID number's region)."""
-    found = selectors.trips_managed_by(actor).filter(pk=getattr(trip, "pk", trip)).first()
-    if found is None:
-        raise NotFound()
+    found = _managed_trip_for_update(actor, trip)
     if not re.fullmatch(r"\d{6}", region_code or ""):
         raise DomainError(_("Enter a six-digit county code."), field="region_code")
     ids = list(
@@ -577,24 +607,48 @@ def _managed_booking(actor: User, booking: Booking | int) -> tuple[Trip, Booking
     return trip, locked
 
 
-def _promote_waitlist(trip: Trip, seat: int, actor: User | None) -> Booking | None:
-    """Give a freed seat to the first on the waitlist."""
-    waiting = (
+def _promote_waitlist(trip: Trip, actor: User | None, freed: int | None = None) -> list[Booking]:
+    """Give free seats to the waitlist, first come first served: the seat just freed to the
+    first in line, then any other free seat. A waitlisted worker whose placement is no longer
+    accepted (arrived on their own meanwhile) leaves the waitlist instead of blocking it."""
+    free = free_seats(trip)
+    if not free:
+        return []
+    if freed in free:
+        free.remove(freed)
+        free.insert(0, freed)
+    waiting = list(
         trip.bookings.select_for_update(of=("self",))
         .filter(status=Booking.Status.WAITLISTED)
         .order_by("created_at", "id")
-        .first()
     )
-    if waiting is None:
-        return None
-    placement = _lock_placements([waiting.placement_id])[waiting.placement_id]
-    if placement.status != Placement.Status.ACCEPTED:
-        return None
-    _set_booking(
-        waiting, actor, BookingEvent.Action.PROMOTED, status=Booking.Status.BOOKED, seat=seat
-    )
-    placement_move(placement=placement, to=Placement.Status.BOOKED, actor=actor)
-    return waiting
+    placements = _lock_placements([b.placement_id for b in waiting])
+    promoted: list[Booking] = []
+    for booking in waiting:
+        if not free:
+            break
+        placement = placements[booking.placement_id]
+        if placement.status != Placement.Status.ACCEPTED:
+            text = str(_("The worker no longer needs a seat."))
+            _set_booking(
+                booking,
+                actor,
+                BookingEvent.Action.CANCELLED,
+                status=Booking.Status.CANCELLED,
+                cancel_reason=text,
+                reason=text,
+            )
+            continue
+        _set_booking(
+            booking,
+            actor,
+            BookingEvent.Action.PROMOTED,
+            status=Booking.Status.BOOKED,
+            seat=free.pop(0),
+        )
+        placement_move(placement=placement, to=Placement.Status.BOOKED, actor=actor)
+        promoted.append(booking)
+    return promoted
 
 
 @transaction.atomic
@@ -618,7 +672,7 @@ def booking_cancel(*, actor: User, booking: Booking | int, reason: str) -> Booki
     )
     if seat is not None:
         placement_move(placement=placement, to=Placement.Status.ACCEPTED, actor=actor, reason=text)
-        _promote_waitlist(trip, seat, actor)
+        _promote_waitlist(trip, actor, freed=seat)
     return found
 
 
@@ -639,7 +693,7 @@ def booking_change_seat(*, actor: User, booking: Booking | int, seat: int, reaso
         raise Conflict(_("Seat %(seat)d is taken.") % {"seat": seat}, code="seat_taken")
     old_seat = found.seat
     _set_booking(found, actor, BookingEvent.Action.SEAT_CHANGED, seat=seat, reason=text)
-    _promote_waitlist(trip, old_seat, actor)
+    _promote_waitlist(trip, actor, freed=old_seat)
     return found
 
 
@@ -679,6 +733,20 @@ def _certificate_token(text: str, trip: Trip) -> tuple[str, str]:
     return certificate_token(certificate), certificate.number
 
 
+def _claimed_number(token: str) -> str:
+    """The certificate number a token claims, read without trusting it: a forged or altered
+    token verifies no claim, but its refusal is still noted on the booking of the worker it
+    names (who can board with a genuine certificate all the same)."""
+    from health.tokens import b64url_decode_canonical
+
+    try:
+        payload = json.loads(b64url_decode_canonical(token.split(".")[1]))
+    except (IndexError, ValueError):
+        return ""
+    value = payload.get("jti") if isinstance(payload, dict) else None
+    return value[:64] if isinstance(value, str) else ""
+
+
 @transaction.atomic
 def boarding_check(*, actor: User, trip: Trip | int, certificate: str) -> BoardingCheck:
     """Verify a worker's certificate at the door and board the worker if it is valid, fit
@@ -698,7 +766,8 @@ def boarding_check(*, actor: User, trip: Trip | int, certificate: str) -> Boardi
             str(_("No worker booked on this trip holds certificate %(n)s.") % {"n": number}),
         )
     outcome = certificate_verify(actor=actor, token=token, channel="boarding")
-    cert = HealthCertificate.objects.filter(number=outcome.certificate_number).first()
+    number = outcome.certificate_number or _claimed_number(token)
+    cert = HealthCertificate.objects.filter(number=number).first() if number else None
     booking = None
     if cert is not None:
         booking = (
@@ -709,6 +778,10 @@ def boarding_check(*, actor: User, trip: Trip | int, certificate: str) -> Boardi
         )
     now = timezone.now()
     if booking is None:
+        if not outcome.ok and not number:  # not even a certificate number could be read
+            return BoardingCheck(
+                False, outcome.code, outcome.message, certificate_code=outcome.code
+            )
         return BoardingCheck(
             False,
             "not_on_trip",
@@ -737,7 +810,7 @@ def boarding_check(*, actor: User, trip: Trip | int, certificate: str) -> Boardi
             BookingEvent.Action.REFUSED,
             checked_at=now,
             checked_by=actor,
-            certificate_number=outcome.certificate_number[:64],
+            certificate_number=number[:64],
             check_outcome=outcome.code,
             refusal_reason=refusal[:300],
             reason=refusal,
@@ -799,14 +872,24 @@ def arrival_confirm(
     key = (request_key or uuid.uuid4().hex).strip()[:64]
     if not key:
         raise DomainError(_("The request key is empty."))
-    existing = ArrivalCheck.objects.filter(request_key=key).select_related("placement").first()
-    if existing is not None:
-        if existing.checked_by_id != actor.pk:
-            raise Conflict(_("This request key was already used."), code="key_reused")
-        return ArrivalResult(existing.placement, existing, False)
     from recruitment.placements import _own_placement_for_update
 
+    def replayed() -> ArrivalResult | None:
+        existing = ArrivalCheck.objects.filter(request_key=key).select_related("placement").first()
+        if existing is None:
+            return None
+        pk = placement.pk if isinstance(placement, Placement) else placement
+        if existing.checked_by_id != actor.pk or str(existing.placement_id) != str(pk):
+            raise Conflict(_("This request key was already used."), code="key_reused")
+        return ArrivalResult(existing.placement, existing, False)
+
+    earlier = replayed()
+    if earlier is not None:
+        return earlier
     found = _own_placement_for_update(actor, placement)
+    earlier = replayed()  # a double submission that waited for the lock
+    if earlier is not None:
+        return earlier
     if result not in ArrivalCheck.Result.values:
         raise DomainError(_("Choose pass, refer or fail."), field="result")
     if found.status in Placement.ON_POST_STATUSES:
@@ -853,26 +936,29 @@ def arrival_confirm(
 
 def flags_raise_unconfirmed_arrivals(*, now: datetime | None = None) -> int:
     """Hourly: workers who boarded a trip that arrived (or was due) more than 24 hours ago
-    and whose employer has not confirmed them are flagged to the importing bureau."""
+    and whose employer has not confirmed them are flagged to the importing bureau, once."""
     moment = now or timezone.now()
     cutoff = moment - UNCONFIRMED_AFTER
+    # A placement departs once, so one flag of the kind is enough: a flag the bureau has
+    # resolved (it phoned the employer, say) is not raised again an hour later.
+    flagged = Flag.objects.filter(
+        placement=OuterRef("placement"), kind=Flag.Kind.ARRIVAL_UNCONFIRMED
+    )
     late = (
         Booking.objects.filter(
             status=Booking.Status.BOARDED, placement__status=Placement.Status.DEPARTED
         )
         .filter(trip__status__in=[Trip.Status.DEPARTED, Trip.Status.ARRIVED])
-        .exclude(
-            placement__flags__kind=Flag.Kind.ARRIVAL_UNCONFIRMED,
-            placement__flags__resolved_at__isnull=True,
-        )
+        .alias(due=Coalesce("trip__arrived_at", "trip__arrival_expected_at"))
+        .filter(due__lte=cutoff)
+        .exclude(Exists(flagged))
         .select_related("trip", "placement", "placement__applicant", "placement__posting")
+        .order_by("pk")
     )
     raised = 0
     for booking in late.iterator(chunk_size=500):
         trip = booking.trip
         arrived = trip.arrived_at or trip.arrival_expected_at
-        if arrived > cutoff:
-            continue
         flag = flag_raise(
             kind=Flag.Kind.ARRIVAL_UNCONFIRMED,
             placement=booking.placement,
