@@ -168,14 +168,15 @@ def _execute_locked(run_id: int, *, map_fn: Any) -> MatchRun | None:
     from matching.solvers import solve_components
 
     try:
+        # Claim and count the attempt in one statement: a worker killed right after the
+        # claim has still counted its attempt.
         claimed = MatchRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
-            status=MatchRun.Status.RUNNING, started_at=timezone.now()
+            status=MatchRun.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
         )
     except IntegrityError:  # another run is running (the one-running constraint)
         return None
     if claimed != 1:
         return None
-    MatchRun.objects.filter(pk=run_id).update(attempts=F("attempts") + 1)
     run = MatchRun.objects.get(pk=run_id)
     timings: dict[str, float] = {}
     try:
