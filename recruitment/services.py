@@ -475,7 +475,8 @@ def applicant_reveal(*, actor: User, applicant: Applicant | int, field: str, rea
 # --- Whitelist review -----------------------------------------------------------------------
 
 
-def _reason_required(reason: str | None) -> str:
+def reason_required(reason: str | None) -> str:
+    """A stripped reason of at most 300 characters (refused, never cut, when longer)."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("A reason is required."), field="reason")
@@ -635,7 +636,7 @@ def whitelist_reject(
     *, actor: User, applicants: Iterable[int], importing_province: Province | str, reason: str
 ) -> list[Entry]:
     """Refuse applicants for an importing province, with a reason (all or nothing)."""
-    reason = _reason_required(reason)
+    reason = reason_required(reason)
     province = _province_code(importing_province)
     found = _managed_applicants_for_update(actor, applicants)
     changed = _pending_entries(found, province)
@@ -673,7 +674,7 @@ def _revoke_entries(actor: User, entries: list[Entry], *, reason: str) -> list[E
 @transaction.atomic
 def whitelist_revoke(*, actor: User, entries: Iterable[int], reason: str) -> list[Entry]:
     """Withdraw approvals already given (reason required)."""
-    reason = _reason_required(reason)
+    reason = reason_required(reason)
     bureau = require_registry_officer(actor)
     wanted = sorted({int(pk) for pk in entries})
     locked = list(
@@ -735,7 +736,7 @@ def whitelist_countersign(*, actor: User, entries: Iterable[int]) -> list[Entry]
 @transaction.atomic
 def whitelist_return(*, actor: User, entries: Iterable[int], reason: str) -> list[Entry]:
     """The importing bureau sends approvals back to the exporting bureau for correction."""
-    reason = _reason_required(reason)
+    reason = reason_required(reason)
     locked = _importing_entries_for_update(actor, entries)
     if any(e.countersign == Entry.Countersign.RETURNED for e in locked):
         raise Conflict(_("This entry has already been returned."), code="status")

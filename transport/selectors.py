@@ -26,13 +26,14 @@ def _bureau_of(user: User) -> Organization | None:
     return acting_organization(user, [Role.BUREAU_OFFICER, Role.API_CLIENT], Kind.BUREAU)
 
 
-def _employer_of(user: User) -> Organization | None:
+def employer_of(user: User) -> Organization | None:
+    """The employer an HR officer acts for (None for everyone else)."""
     return acting_organization(user, [Role.HR_OFFICER], Kind.EMPLOYER)
 
 
 def organiser_of(user: User) -> Organization | None:
     """The organisation a user charters trips for: an importing bureau or an employer."""
-    return acting_organization(user, [Role.BUREAU_OFFICER], Kind.BUREAU) or _employer_of(user)
+    return acting_organization(user, [Role.BUREAU_OFFICER], Kind.BUREAU) or employer_of(user)
 
 
 def with_seat_counts(trips: QuerySet[Trip]) -> QuerySet[Trip]:
@@ -53,7 +54,7 @@ def trips_visible_to(user: User) -> QuerySet[Trip]:
             | Q(origin_province_id=province)
             | Q(destination_province_id=province)
         )
-    employer = _employer_of(user)
+    employer = employer_of(user)
     if employer is not None:
         carries_own = Booking.objects.filter(
             trip=OuterRef("pk"), placement__posting__employer=employer
@@ -95,7 +96,7 @@ def bookings_visible_to(user: User, trip: Trip | None = None) -> QuerySet[Bookin
     if trip is not None:
         trips = trips.filter(pk=trip.pk)
     bookings = base.filter(trip__in=trips.values("pk"))
-    employer = _employer_of(user)
+    employer = employer_of(user)
     if employer is not None:
         bookings = bookings.filter(
             Q(trip__organiser=employer) | Q(placement__posting__employer=employer)
@@ -129,7 +130,7 @@ def placements_bookable(user: User, trip: Trip) -> QuerySet[Placement]:
 def arrivals_awaiting(user: User) -> QuerySet[Placement]:
     """An employer's workers to confirm: on their way (departed), travelling on their own
     (accepted, not booked), or referred after a first check."""
-    employer = _employer_of(user)
+    employer = employer_of(user)
     if employer is None:
         return Placement.objects.none()
     on_open_trip = Booking.objects.filter(

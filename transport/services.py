@@ -28,6 +28,7 @@ from laborlink.models import Organization, Province, User
 from laborlink.selectors import provinces_cooperate
 from recruitment.models import Flag, Placement
 from recruitment.placements import flag_raise, flags_resolve_for, placement_move
+from recruitment.services import reason_required
 from transport import selectors
 from transport.models import Booking, BookingEvent, Trip
 
@@ -67,13 +68,6 @@ REQUIRED_TEXT = (
     "contact_name",
     "contact_phone",
 )
-
-
-def _reason_required(reason: str | None, field_name: str = "reason") -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise DomainError(_("A reason is required."), field=field_name)
-    return text[:300]
 
 
 # --- Trips -------------------------------------------------------------------------------------
@@ -301,7 +295,7 @@ def trip_arrive(*, actor: User, trip: Trip | int) -> Trip:
 def trip_cancel(*, actor: User, trip: Trip | int, reason: str) -> Trip:
     """Cancel a trip that has not left: every booking is cancelled and its worker can be
     booked on another trip."""
-    text = _reason_required(reason)
+    text = reason_required(reason)
     found = _managed_trip_for_update(actor, trip)
     if found.status not in Trip.OPEN_STATUSES:
         raise Conflict(_("This trip has already left or was cancelled."), code="not_open")
@@ -654,7 +648,7 @@ def _promote_waitlist(trip: Trip, actor: User | None, freed: int | None = None) 
 @transaction.atomic
 def booking_cancel(*, actor: User, booking: Booking | int, reason: str) -> Booking:
     """Cancel a booking (a reason is required); the first on the waitlist takes the seat."""
-    text = _reason_required(reason)
+    text = reason_required(reason)
     trip, found = _managed_booking(actor, booking)
     if trip.status not in Trip.OPEN_STATUSES:
         raise Conflict(_("This trip has already left or was cancelled."), code="not_open")
@@ -679,7 +673,7 @@ def booking_cancel(*, actor: User, booking: Booking | int, reason: str) -> Booki
 @transaction.atomic
 def booking_change_seat(*, actor: User, booking: Booking | int, seat: int, reason: str) -> Booking:
     """Move a booked worker to another free seat (a reason is required)."""
-    text = _reason_required(reason)
+    text = reason_required(reason)
     trip, found = _managed_booking(actor, booking)
     if trip.status not in Trip.OPEN_STATUSES:
         raise Conflict(_("This trip has already left or was cancelled."), code="not_open")

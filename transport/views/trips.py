@@ -23,9 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from laborlink.access import acting_organization
 from laborlink.errors import DomainError
-from laborlink.models import Organization, User
+from laborlink.models import User
 from laborlink.views import form_add_domain_error, paginate
 from recruitment import exports
 from transport import selectors, services
@@ -75,10 +74,6 @@ MANIFEST_STATUS_ORDER = ["booked", "boarded", "waitlisted", "refused", "no_show"
 
 
 # --- Access ------------------------------------------------------------------------------------
-
-
-def _employer_of(user: User) -> Organization | None:
-    return acting_organization(user, [User.Role.HR_OFFICER], Organization.Kind.EMPLOYER)
 
 
 def _visible_trip(request: HttpRequest, pk: int) -> Trip:
@@ -217,7 +212,7 @@ def _detail_context(request: HttpRequest, trip: Trip, **forms) -> dict:
         key=lambda b: (b.created_at, b.pk),
     )
     others = [b for b in bookings if b not in seated and b not in waitlist]
-    employer = _employer_of(user)
+    employer = selectors.employer_of(user)
     sees_all = employer is None or trip.organiser_id == employer.pk
     manages = _manages(user, trip)
     boards = _boards(user, trip)
