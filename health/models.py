@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from laborlink.history import audited
 from laborlink.models import Organization
 
 
@@ -61,6 +62,7 @@ class IssuingKey(models.Model):
         return self.kid
 
 
+@audited("HealthCertificateHistory")
 class HealthCertificate(models.Model):
     class Result(models.TextChoices):
         FIT = "fit", _("Fit to work")

@@ -20,10 +20,11 @@ from django.utils.translation import gettext_lazy as _
 
 from health import tokens
 from health.models import ArrivalCheck, HealthCertificate, IssuingKey, VerificationLog
-from laborlink import personal_data
+from laborlink import audit, personal_data
 from laborlink.access import is_platform_admin, require_role
 from laborlink.errors import Conflict, DomainError, Forbidden, NotFound
-from laborlink.models import Organization, User
+from laborlink.history import attribute_services_to_actor
+from laborlink.models import AuditEvent, Organization, User
 
 KEY_CONTEXT = "health.issuing_key"
 RESULT_CONTEXT = "health.certificate.result"
@@ -255,6 +256,22 @@ def certificate_verify(*, actor: User | None, token: str, channel: str) -> token
         certificate_number=outcome.certificate_number[:64],
         outcome=outcome.code,
     )
+    certificate = (
+        HealthCertificate.objects.filter(number=outcome.certificate_number)
+        .select_related("authority")
+        .only("pk", "authority__province_id")
+        .first()
+        if outcome.certificate_number
+        else None
+    )
+    audit.record(
+        action=AuditEvent.Action.VERIFICATION,
+        actor=actor,
+        object_type=HealthCertificate._meta.label_lower,
+        object_id=certificate.pk if certificate else "",
+        province=certificate.authority.province_id if certificate else None,
+        detail={"channel": channel, "outcome": outcome.code},
+    )
     return outcome
 
 
@@ -298,3 +315,6 @@ def arrival_check_notes(check: ArrivalCheck) -> str:
     return personal_data.decrypt(
         check.notes_encrypted, context=f"{ARRIVAL_NOTES_CONTEXT}:{check.request_key}"
     )
+
+
+attribute_services_to_actor(globals())

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults as django_defaults
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status, viewsets
@@ -167,3 +169,29 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data, status=status.HTTP_200_OK)
+
+
+# --- Django's own 400 and 404 under /api/ ---------------------------------------------------
+
+
+def _is_api_path(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBase:
+    """Django's 400 handler (a request Django itself refuses, before any API view): the one
+    error shape under /api/, Django's page elsewhere."""
+    if _is_api_path(request):
+        body = _error_body("bad_request", _("The request could not be read."))
+        return JsonResponse(body, status=400)
+    return django_defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponseBase:
+    """Django's 404 handler: a URL under /api/ that no route matches (an id with a slash or
+    a dot, a misspelt path) answers in the one error shape, like the API's own 404s."""
+    if _is_api_path(request):
+        return JsonResponse(
+            _error_body("not_found", exceptions.NotFound.default_detail), status=404
+        )
+    return django_defaults.page_not_found(request, exception)

@@ -7,4 +7,7 @@ class LaborlinkConfig(AppConfig):
     verbose_name = _("LaborLink platform")
 
     def ready(self) -> None:
-        from laborlink import schema  # noqa: F401 - registers the OpenAPI extension
+        from laborlink import (
+            accounts,  # noqa: F401 - connects the log-in signal receiver
+            schema,  # noqa: F401 - registers the OpenAPI extension
+        )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from laborlink.validators import validate_credit_code
@@ -267,3 +269,117 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} → {self.phone_masked}"
+
+
+class AuditEvent(models.Model):
+    """An audited event that is not a row change: a read of personal data (a reveal of a full
+    number, an export, a certificate verification) or a refused access. Row changes (who
+    changed which posting, applicant, certificate … from what to what) are written by the
+    database's own triggers into the history tables (django-pghistory); the audit page shows
+    both. Nothing personal is stored here: objects by type and id, details without numbers."""
+
+    class Action(models.TextChoices):
+        REVEAL = "reveal", _("Reveal of personal data")
+        EXPORT = "export", _("Export")
+        VERIFICATION = "verification", _("Certificate verification")
+        ACCESS_DENIED = "access_denied", _("Access refused")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    actor = models.ForeignKey(
+        "User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("user"),
+    )
+    # The actor's province at the time (and the object's, when it differs): who may read it.
+    provinces = ArrayField(models.CharField(max_length=2), default=list, blank=True)
+    object_type = models.CharField(_("object type"), max_length=60, blank=True)
+    object_id = models.CharField(_("object id"), max_length=40, blank=True)
+    path = models.CharField(_("path"), max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx"),
+            models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
+            GinIndex(fields=["provinces"], name="audit_provinces_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_type}#{self.object_id}"
+
+
+class OutboxTask(models.Model):
+    """Deferred work, written in the same transaction as the change that calls for it.
+
+    The row is the request: it is sent to the task queue after the commit and, should the
+    broker be down or lose the message, sent again by the reconciler until the task marks
+    it done (`laborlink.outbox`). Arguments are ids only, never personal data."""
+
+    task = models.CharField(_("task"), max_length=100)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("sends"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("deferred task")
+        verbose_name_plural = _("deferred tasks")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(done_at__isnull=True),
+                name="outbox_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"
+
+
+class Notification(models.Model):
+    """A notice to an organisation, shown on its members' home page.
+
+    One per organisation and event (the unique constraint makes a repeated delivery of the
+    task that writes it harmless)."""
+
+    class Kind(models.TextChoices):
+        POSTING_PUBLISHED = "posting_published", _("New job posting")
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("organization"),
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    # What the notice says, as it was when it was written (no personal data).
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "object_id"], name="notification_once_per_event"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="notification_org_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.object_id}"

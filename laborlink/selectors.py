@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from laborlink.access import is_platform_admin, province_code_of
-from laborlink.models import CooperationAgreement, Province, User
+from laborlink.models import CooperationAgreement, Notification, Province, User
 
 
 def provinces_all() -> QuerySet[Province]:
@@ -75,3 +75,12 @@ def agreements_visible_to(user: User) -> QuerySet[CooperationAgreement]:
     if code is None:
         return qs.none()
     return qs.filter(Q(importing_province_id=code) | Q(exporting_province_id=code))
+
+
+def notifications_for(user: User, *, limit: int = 10) -> QuerySet[Notification]:
+    """The newest notices to the user's organisation (none for users without one)."""
+    if not user.is_authenticated or user.organization_id is None:
+        return Notification.objects.none()
+    return Notification.objects.filter(organization_id=user.organization_id).order_by(
+        "-created_at", "-id"
+    )[:limit]

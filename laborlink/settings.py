@@ -12,7 +12,11 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+import pghistory
+import pgtrigger
 from celery.schedules import crontab
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -76,18 +80,34 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "pgtrigger",
+    "pghistory",
+    # log-in protection: lock-out (axes), second factor (otp), Content-Security-Policy (csp)
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "laborlink.access_log.DeniedAccessLogMiddleware",
+    # Every database change made while answering a request carries who made it and where.
+    "laborlink.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "laborlink.accounts.SessionLimitsMiddleware",
+    "laborlink.accounts.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lock-out flagged during the request into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "laborlink.urls"
@@ -129,12 +149,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, cache (throttling) ---
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Throttle counters and progress only: with Redis down the cache answers empty and the site
+# keeps working (laborlink.cache). Short timeouts: a request never waits long for it.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "laborlink.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="laborlink"),
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
 
@@ -147,12 +169,53 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {
+        "NAME": "laborlink.validators.CharacterClassesValidator",
+        "OPTIONS": {"min_classes": 3},
+    },
+]
+# Axes first: it refuses a locked-out account or address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# A session also ends after this many minutes without a request (laborlink.accounts).
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+
+# --- Log-in lock-out (django-axes; counted in PostgreSQL, so log-in works without Redis) ---
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+# An office behind one address shares this budget: higher than one account's.
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: the socket address).
+LOGIN_TRUSTED_PROXIES = env.int("LOGIN_TRUSTED_PROXIES", default=0)
+AXES_HANDLER = "laborlink.accounts.LoginAttemptHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # order relied on by the handler
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# A lock-out lasts its cool-off from the last counted failure; attempts while locked do not
+# extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "laborlink.accounts.client_ip"
+AXES_LOCKOUT_CALLABLE = "laborlink.accounts.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "token", "client_secret"]
+# TOTP second factor (django-otp): the issuer name shown in the authenticator app.
+OTP_TOTP_ISSUER = "LaborLink"
+
+# --- Audit trail: row history written by PostgreSQL triggers (django-pghistory) ---
+# Statement-level triggers: a bulk UPDATE or an import's COPY writes its history in one
+# INSERT … SELECT per statement; the actor travels in each history row (JSON), so no shared
+# context row is locked by big writes. Trackers: see laborlink.history.audited.
+PGHISTORY_LEVEL = pgtrigger.Statement
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
+# Audit entries younger than this are never pruned (`prune_audit`).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
+AUDIT_MINIMUM_RETENTION_DAYS = 183
 
 # --- Language and time ---
 LANGUAGE_CODE = "zh-hans"
@@ -185,6 +248,23 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): only this site's own scripts, styles and images, no
+# inline script or style anywhere, never framed. QR codes are inline SVG or data: images.
+# Views that need more say so with a csp_update decorator (the API docs pages).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    }
+}
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -229,6 +309,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LaborLink API",
+    # No online validator badge: it would call an outside address (and the CSP refuses it).
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
     "DESCRIPTION": (
         "Cross-province labor matching. Machine clients authenticate with OAuth2 "
         "client credentials (POST /o/token/) and see only their own province."
@@ -240,6 +322,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents its error answers in the one error shape.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "laborlink.schema.add_error_responses",
+    ],
     "OAUTH2_FLOWS": ["clientCredentials"],
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_SCOPES": {"read": "Read the data of the client's province"},
@@ -304,6 +391,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Runs recorded while the broker was down (or left by a dead worker) are sent again.
     "reconcile-matching-runs": {"task": "matching.reconcile_runs", "schedule": 60.0},
+    # Deferred work (laborlink.outbox) not done a minute after it was sent is sent again.
+    "reconcile-outbox": {"task": "laborlink.reconcile_outbox", "schedule": 60.0},
     # Arrivals not confirmed 24 hours after the trip arrived are flagged to the bureau.
     "flag-unconfirmed-arrivals": {
         "task": "transport.flag_unconfirmed_arrivals",
@@ -324,7 +413,14 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "laborlink.log_redaction.RedactPersonalNumbers"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

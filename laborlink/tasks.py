@@ -10,3 +10,12 @@ from django.utils import timezone
 def ping() -> str:
     """Answers with the worker's time; used by the health tests and operators."""
     return timezone.now().isoformat()
+
+
+@shared_task(name="laborlink.reconcile_outbox")
+def reconcile_outbox() -> list[int]:
+    """Every minute: send again the deferred tasks not done (broker down when they were
+    written, a Redis restarted empty, a worker that died)."""
+    from laborlink.outbox import outbox_reconcile
+
+    return outbox_reconcile()

@@ -35,3 +35,35 @@ def validate_credit_code(value: str) -> None:
         raise ValidationError(
             _("This is not a valid unified social credit code."), code="invalid"
         ) from exc
+
+
+class CharacterClassesValidator:
+    """A password must mix at least `min_classes` of: upper-case letters, lower-case letters,
+    digits and other characters (symbols, punctuation, Chinese characters)."""
+
+    def __init__(self, min_classes: int = 3) -> None:
+        self.min_classes = min_classes
+
+    @staticmethod
+    def _classes(password: str) -> int:
+        return sum(
+            (
+                any(c.isupper() for c in password),
+                any(c.islower() for c in password),
+                any(c.isdigit() for c in password),
+                any(not (c.isupper() or c.islower() or c.isdigit()) for c in password),
+            )
+        )
+
+    def validate(self, password: str, user=None) -> None:
+        if self._classes(password) < self.min_classes:
+            raise ValidationError(self.get_error_message(), code="password_too_uniform")
+
+    def get_error_message(self) -> str:
+        return _(
+            "This password must contain at least %(count)d of these four kinds of character: "
+            "upper-case letters, lower-case letters, digits and symbols."
+        ) % {"count": self.min_classes}
+
+    def get_help_text(self) -> str:
+        return self.get_error_message()

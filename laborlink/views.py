@@ -19,11 +19,29 @@ from laborlink.models import User
 PAGE_SIZE = 25
 
 
-def paginate(request: HttpRequest, queryset, *, per_page: int = PAGE_SIZE):
-    """The requested page of a queryset (out-of-range pages give the last page)."""
+def paginate(
+    request: HttpRequest, queryset, *, per_page: int = PAGE_SIZE, count_limit: int | None = None
+):
+    """The requested page of a queryset (out-of-range pages give the last page).
+
+    With `count_limit`, rows are counted only up to that many: a queue of a whole province
+    (hundreds of thousands of applicants) is not counted on every view. The paginator then
+    says `count_capped` and pages through the first `count_limit` rows."""
     from django.core.paginator import Paginator
 
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    if count_limit is None:
+        return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    paginator = Paginator(queryset, per_page)
+    counted = bounded_count(queryset, count_limit)
+    paginator.count = min(counted, count_limit)  # replaces the cached full count
+    paginator.count_capped = counted > count_limit
+    paginator.count_limit = count_limit
+    return paginator.get_page(request.GET.get("page"))
+
+
+def bounded_count(queryset, limit: int) -> int:
+    """The number of rows, counted up to `limit + 1` (more than `limit` means "over")."""
+    return queryset.order_by()[: limit + 1].count()
 
 
 def form_add_domain_error(form, error: DomainError) -> None:
@@ -61,6 +79,7 @@ def home(request: HttpRequest) -> HttpResponse:
             on=today, among=selectors.agreements_visible_to(user)
         ),
         "today": today,
+        "notifications": selectors.notifications_for(user),
     }
     return render(request, "laborlink/home.html", context)
 

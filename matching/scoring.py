@@ -33,9 +33,10 @@ Ties in any of these are broken by the smaller database id (the solvers do this)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from numbers import Real
 from typing import Any
 
@@ -207,25 +208,38 @@ def explain(
     """A match's breakdown as sentences a bureau officer reads, one per part in the formula's
     order, e.g. "技能匹配：完全符合（+30.0）". Pass the run's weights (the defaults otherwise):
     they tell the level each value stands for (exact match or general-worker posting …)."""
+    return explainer(weights, language=language)(breakdown)
+
+
+def explainer(
+    weights: Mapping[str, Any] | None = None, *, language: str = "zh-hans"
+) -> Callable[[Mapping[str, int]], list[str]]:
+    """`explain` for many matches of one run: the weights are checked once."""
     known = validate_weights(weights)
-    sentences = []
-    with translation.override(language):
-        for part in PARTS:
-            if part not in breakdown:
-                continue
-            value = int(breakdown[part])
-            points = f"{value / 1000:+.1f}"
-            level = _describe(part, value, known[part])
-            if level is None:
-                sentence = _("%(label)s (%(points)s)") % {
-                    "label": LABELS[part],
-                    "points": points,
-                }
-            else:
-                sentence = _("%(label)s: %(level)s (%(points)s)") % {
-                    "label": LABELS[part],
-                    "level": level,
-                    "points": points,
-                }
-            sentences.append(str(sentence))
+
+    def sentences(breakdown: Mapping[str, int]) -> list[str]:
+        return [
+            _sentence(part, int(breakdown[part]), known[part], language)
+            for part in PARTS
+            if part in breakdown
+        ]
+
     return sentences
+
+
+@lru_cache(maxsize=16384)
+def _sentence(part: str, value: int, weight: float, language: str) -> str:
+    """One part's sentence; a page of 200 matches repeats the same few (cached per process:
+    the sentence depends only on these arguments and the translation catalogue)."""
+    points = f"{value / 1000:+.1f}"
+    with translation.override(language):
+        level = _describe(part, value, weight)
+        if level is None:
+            sentence = _("%(label)s (%(points)s)") % {"label": LABELS[part], "points": points}
+        else:
+            sentence = _("%(label)s: %(level)s (%(points)s)") % {
+                "label": LABELS[part],
+                "level": level,
+                "points": points,
+            }
+        return str(sentence)

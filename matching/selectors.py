@@ -8,7 +8,7 @@ province's bureau sees.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from laborlink.access import is_platform_admin
 from laborlink.models import Organization, User
@@ -65,11 +65,13 @@ def matches_visible_to(user: User) -> QuerySet[Match]:
         Organization.Kind.BUREAU
     ):
         return qs.none()
-    from recruitment.models import Applicant
     from recruitment.selectors import registry_scope
 
-    own = Applicant.objects.filter(registry_scope(org), pk=OuterRef("applicant_id"))
-    return qs.filter(Q(importing_province_id=org.province_id) | Exists(own))
+    # A join, not EXISTS: under OR, PostgreSQL hashes the whole EXISTS subquery (every
+    # applicant of the province) for each page; the join checks only the rows of the page.
+    return qs.filter(
+        Q(importing_province_id=org.province_id) | registry_scope(org, prefix="applicant__")
+    )
 
 
 def with_contact_visibility(user: User, queryset: QuerySet[Match]) -> QuerySet[Match]:

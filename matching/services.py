@@ -24,8 +24,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from laborlink import outbox
 from laborlink.access import is_platform_admin, require_role
 from laborlink.errors import Conflict, DomainError
+from laborlink.history import attribute_services_to_actor
 from laborlink.models import User
 from matching.models import Match, MatchRun
 
@@ -49,15 +51,21 @@ def run_progress(run_id: int) -> dict[str, Any]:
     return cache.get(progress_key(run_id)) or {}
 
 
+def run_delayed_message(run: MatchRun) -> str:
+    """What the page and the API say when the broker was down as the run was requested."""
+    return _("Matching run #%(id)s is recorded and will start when the task queue is back.") % {
+        "id": run.pk
+    }
+
+
 def _enqueue(run: MatchRun) -> None:
     """Send the run to a worker after the commit; a broker outage is logged, not raised: the
-    run stays `requested` and the reconciler sends it later."""
-    from matching.tasks import execute_run
+    run stays `requested` and the reconciler sends it later. The send fails fast (no retry)
+    and is counted in the current `outbox.deliveries()`, so the page can say so."""
 
     def send() -> None:
-        try:
-            execute_run.apply_async((run.pk,), retry=False)
-        except Exception:  # the broker is down: the database row is the request
+        if not outbox.send_now("matching.execute_run", [run.pk]):
+            # the broker is down: the database row is the request
             logger.warning("matching run %s recorded; broker unavailable, will retry", run.pk)
 
     transaction.on_commit(send)
@@ -127,10 +135,8 @@ def runs_reconcile() -> list[int]:
     ):
         if run.status == MatchRun.Status.RUNNING and _lock_is_held(run.pk):
             continue
-        from matching.tasks import execute_run
-
-        execute_run.apply_async((run.pk,))
-        sent.append(run.pk)
+        if outbox.send_now("matching.execute_run", [run.pk]):
+            sent.append(run.pk)
     return sent
 
 
@@ -287,3 +293,6 @@ def _store_matches(run: MatchRun, instance: Any, solution: Any, breakdown: dict[
         with cursor.cursor.copy(copy_sql) as copy:
             copy.write(buffer.getvalue())
     return len(edges)
+
+
+attribute_services_to_actor(globals())

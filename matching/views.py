@@ -5,15 +5,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from laborlink import outbox
 from laborlink.access import acting_organization, is_platform_admin
 from laborlink.errors import DomainError
 from laborlink.views import paginate
@@ -71,11 +74,15 @@ def run_new(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose an algorithm."))
         return redirect("matching:run-list")
     try:
-        run = services.run_request(actor=request.user, algorithm=form.cleaned_data["algorithm"])
+        with outbox.deliveries() as delivery:
+            run = services.run_request(actor=request.user, algorithm=form.cleaned_data["algorithm"])
     except DomainError as error:
         messages.error(request, str(error.message))
         return redirect("matching:run-list")
-    messages.success(request, _("Matching run #%(id)s requested.") % {"id": run.pk})
+    if delivery.delayed:
+        messages.warning(request, services.run_delayed_message(run))
+    else:
+        messages.success(request, _("Matching run #%(id)s requested.") % {"id": run.pk})
     return redirect("matching:run-detail", pk=run.pk)
 
 
@@ -211,13 +218,20 @@ def answer_by_phone(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         if error.status_code == 404:
             raise Http404 from error
+        if error.status_code == 403:  # not a bureau officer: refused, and logged as such
+            raise PermissionDenied(str(error.message)) from error
         messages.error(request, str(error.message))
     else:
         messages.success(
             request,
             _("Answer recorded: %(answer)s.") % {"answer": match.get_status_display()},
         )
-    return redirect(request.POST.get("next") or "matching:match-list")
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "matching:match-list"
+    return redirect(target)
 
 
 offer_urlpatterns = [path("offer/<str:token>/", offer_page, name="offer")]

@@ -21,6 +21,7 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from laborlink import outbox
 from laborlink.access import province_code_of
 from laborlink.errors import DomainError, NotFound
 from laborlink.models import Organization, User
@@ -37,6 +38,7 @@ from recruitment.models import (
     WhitelistEntry,
 )
 from recruitment.national_id import normalize_national_id
+from recruitment.notices import NOTIFYING_DELAYED
 from recruitment.occupations import Occupation, occupation_label
 
 Role = User.Role
@@ -62,6 +64,16 @@ class PostingSerializer(serializers.ModelSerializer):
     fill_percent = serializers.IntegerField(read_only=True)
     is_expired = serializers.BooleanField(read_only=True)
     status_display = serializers.CharField(source="display_status", read_only=True)
+    # Always present (null when there is none): the schema lists every read-only field
+    # as required, and a client can rely on the key.
+    notice = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "Only when work that follows the action is delayed (the task queue is down); "
+            "it will be done automatically."
+        ),
+    )
 
     class Meta:
         model = JobPosting
@@ -100,6 +112,7 @@ class PostingSerializer(serializers.ModelSerializer):
             "published_at",
             "created_at",
             "updated_at",
+            "notice",
         ]
         read_only_fields = fields
 
@@ -267,8 +280,12 @@ class JobPostingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(summary=_("Publish a draft or paused posting"), request=None)
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
-        posting = services.posting_publish(actor=request.user, posting=self.get_object())
-        return self._respond(posting)
+        with outbox.deliveries() as delivery:
+            posting = services.posting_publish(actor=request.user, posting=self.get_object())
+        response = self._respond(posting)
+        if delivery.delayed:
+            response.data["notice"] = str(NOTIFYING_DELAYED)
+        return response
 
     @extend_schema(summary=_("Pause an open posting"), request=None)
     @action(detail=True, methods=["post"])

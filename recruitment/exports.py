@@ -31,14 +31,19 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 _SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
+# Control characters a reader may drop (and that an XLSX cannot hold) before a formula.
+_LEADING_CONTROL = re.compile(r"^[\x00-\x08\x0b\x0c\x0e-\x1f]+")
+
+
 def spreadsheet_safe(value: Any) -> Any:
-    """The value as a spreadsheet must store it: text that would start a formula gets a
-    leading `'`; numbers, dates and None pass unchanged; other objects become text."""
+    """The value as a spreadsheet must store it: text that would start a formula (also
+    behind control characters) gets a leading `'`; numbers, dates and None pass unchanged;
+    other objects become text. The one escaping function of every CSV and XLSX export."""
     if value is None or isinstance(value, bool | int | float | Decimal | date):
         return value
     if not isinstance(value, str):
         value = str(value)
-    if value.startswith(FORMULA_PREFIXES):
+    if _LEADING_CONTROL.sub("", value).startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
@@ -84,13 +89,16 @@ def csv_response(
     return attachment(response, filename)
 
 
-def _xlsx_cell(value: Any) -> Any:
+def xlsx_cell(value: Any) -> Any:
+    """A cell value for openpyxl: formula-safe text (openpyxl stores any text starting with
+    `=` as a formula), control characters removed, Shanghai wall-clock times."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    value = spreadsheet_safe(value)
     if isinstance(value, str):
         # Control characters are not allowed in the XML of a sheet; openpyxl would refuse.
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
+        # Removed first, so that "\x01=…" cannot turn into a formula once they are gone.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    value = spreadsheet_safe(value)
     if isinstance(value, datetime):
         # Excel has no time zones: write the Shanghai wall-clock time.
         return timezone.localtime(value).replace(tzinfo=None)
@@ -111,9 +119,9 @@ def xlsx_bytes(
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title(title) if title else None)
-    sheet.append([_xlsx_cell(cell) for cell in header])
+    sheet.append([xlsx_cell(cell) for cell in header])
     for row in rows:
-        sheet.append([_xlsx_cell(cell) for cell in row])
+        sheet.append([xlsx_cell(cell) for cell in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -36,8 +36,8 @@ import os
 import re
 import traceback
 import unicodedata
-import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -51,7 +51,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from laborlink import personal_data
+from laborlink import outbox, personal_data
 from laborlink.errors import Conflict, DomainError, NotFound
 from laborlink.models import Organization, User
 from recruitment.models import Applicant, ImportBatch
@@ -79,6 +79,12 @@ MAX_XLSX_RATIO = 100
 MAX_XLSX_MEMBERS = 1_000
 # Members this small cannot hurt whatever their ratio (a styles.xml full of repetition).
 XLSX_RATIO_EXEMPT_BYTES = 1024 * 1024
+# openpyxl builds a whole row in memory before anything can look at it, and fills the gap
+# before a row numbered n with n blank rows: within the limits above, one row of millions
+# of cells (gigabytes) or a row numbered in the billions (hours) is a few megabytes of
+# upload. Excel's own limits bound both; the sheets are scanned for them before parsing.
+XLSX_MAX_ROW = 1_048_576
+XLSX_MAX_CELLS_PER_ROW = 16_384
 # The report keeps this many errors (every bad row is still counted); a file that is wrong
 # throughout is better fixed from the first ones than listed in full.
 MAX_STORED_ERRORS = 20_000
@@ -214,6 +220,65 @@ def check_xlsx_container(content: bytes) -> None:
         raise UploadRefused("unreadable")
 
 
+_SHEET_MEMBER = re.compile(r"xl/worksheets/[^/]+\.xml")
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_ROW_NUMBER = re.compile(rb'[^>]*?\sr\s*=\s*["\']\s*0*(\d{1,12})')
+_SCAN_CHUNK = 4 * 1024 * 1024
+
+
+def _cell_tags(data: bytes, start: int = 0, end: int | None = None) -> int:
+    """At least the number of cells (`<c …>`, `<x:c …>`) in data[start:end]; other tags
+    starting with c (`<color>` in rich text) are counted too, which only errs on the safe
+    side."""
+    end = len(data) if end is None else end
+    return (
+        data.count(b"<c", start, end)
+        + data.count(b":c ", start, end)
+        + data.count(b":c>", start, end)
+    )
+
+
+def check_xlsx_sheets(content: bytes) -> None:
+    """Refuse a worksheet with a row numbered beyond XLSX_MAX_ROW or a row of more than
+    XLSX_MAX_CELLS_PER_ROW cells. The sheet XML is streamed in chunks cut before a `<`, so
+    no tag is split; memory stays at one chunk whatever the sheet's size. A member that
+    does not inflate (damaged, or failing its CRC) makes the file unreadable."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for member in archive.infolist():
+                if _SHEET_MEMBER.fullmatch(member.filename):
+                    with archive.open(member) as stream:
+                        _scan_sheet(stream)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise UploadRefused("unreadable") from exc
+
+
+def _scan_sheet(stream: Any) -> None:
+    cells = 0
+    carry = b""
+    while True:
+        chunk = stream.read(_SCAN_CHUNK)
+        data = carry + chunk
+        cut = data.rfind(b"<") if chunk else len(data)
+        if cut <= 0:
+            cut = len(data)
+        data, carry = data[:cut], data[cut:]
+        position = 0
+        for row in _ROW_TAG.finditer(data):
+            cells += _cell_tags(data, position, row.start())
+            if cells > XLSX_MAX_CELLS_PER_ROW:
+                raise UploadRefused("zip_bomb")
+            cells, position = 0, row.start()
+            number = _ROW_NUMBER.match(data, row.end() - 1)
+            if number and int(number.group(1)) > XLSX_MAX_ROW:
+                raise UploadRefused("zip_bomb")
+        cells += _cell_tags(data, position)
+        if cells > XLSX_MAX_CELLS_PER_ROW:
+            raise UploadRefused("zip_bomb")
+        if not chunk:
+            return
+
+
 def csv_encoding(content: bytes) -> str:
     """UTF-16 with a byte-order mark (Excel's "Unicode text"), UTF-8 (with or without its
     mark), else GB18030 (what Excel on a Chinese Windows writes). Checked in chunks so that
@@ -335,6 +400,7 @@ def _xlsx_table(content: bytes, stack: contextlib.ExitStack) -> Table:
     from openpyxl import load_workbook
 
     check_xlsx_container(content)
+    check_xlsx_sheets(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -837,17 +903,17 @@ def import_start(*, actor: User, batch: ImportBatch | int, enqueue: bool = True)
             % {"hours": UPLOAD_KEPT_HOURS},
             code="expired",
         )
-    task_id = str(uuid.uuid4())
     with transaction.atomic():
         claimed = ImportBatch.objects.filter(
             pk=pk, bureau=bureau, status=Status.CHECKED, error_rows=0
-        ).update(status=Status.QUEUED, task_id=task_id)
+        ).update(status=Status.QUEUED)
         if claimed != 1:
             raise Conflict(_("This file is already being imported or was imported."), code="status")
         if enqueue:
-            from recruitment.tasks import import_batch
-
-            transaction.on_commit(lambda: import_batch.apply_async((pk,), task_id=task_id))
+            # Committed with the claim, sent after the commit, and sent again by the outbox
+            # reconciler should the broker be down or lose it (`import_run` runs once).
+            deferred = outbox.outbox_enqueue(task="recruitment.import_batch", args=[pk])
+            ImportBatch.objects.filter(pk=pk).update(task_id=outbox.message_id(deferred))
     report_progress(pk, phase="queued", done=0, total=found.total_rows)
     found.refresh_from_db()
     return found

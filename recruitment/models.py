@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from laborlink.history import audited
 from laborlink.models import Organization, Province
 from recruitment.occupations import Occupation
 
@@ -42,6 +43,7 @@ class Sex(models.TextChoices):
     FEMALE = "female", _("Female")
 
 
+@audited("JobPostingHistory")
 class JobPosting(models.Model):
     """An employer's call for workers, published into cooperating exporting provinces."""
 
@@ -218,6 +220,7 @@ class ImportBatch(models.Model):
         return self.file_name
 
 
+@audited("ApplicantHistory")
 class Applicant(models.Model):
     """A person registered by an exporting bureau. ID number and phone are encrypted at rest;
     `*_hash` are keyed hashes for uniqueness and look-up; `*_masked` are what screens show."""
@@ -360,6 +363,7 @@ class PersonalDataReveal(models.Model):
         return f"{self.actor_id} {self.field} {self.applicant_id}"
 
 
+@audited("WhitelistEntryHistory")
 class WhitelistEntry(models.Model):
     """May this applicant travel to this importing province? Decided by the exporting bureau
     (approve / reject / revoke) and countersigned by the importing one. Only an approved,
@@ -437,6 +441,8 @@ class WhitelistEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["importing_province", "status", "countersign"], name="wl_queue"),
+            # entries by status, newest first (the pending ones are a few among a million)
+            models.Index(fields=["status", "-updated_at", "-id"], name="wl_status_updated"),
         ]
 
     def __str__(self) -> str:
@@ -489,6 +495,7 @@ class WhitelistDecision(models.Model):
         return f"{self.entry_id} {self.action}"
 
 
+@audited("PlacementHistory")
 class Placement(models.Model):
     """An applicant on a posting, from a match or made directly, through to retention:
     offered → accepted → booked → departed → arrived → employed → left, or declined /

@@ -12,6 +12,7 @@ must be one of the 34 provincial-level codes.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,7 @@ from stdnum.cn import ric
 from laborlink.regions import PROVINCE_CODES
 
 EARLIEST_BIRTH_YEAR = 1900
+_CANONICAL = re.compile(r"[0-9]{17}[0-9X]")
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ def parse_national_id(raw: str, *, today: date | None = None) -> NationalId:
         raise _invalid("required")
     if len(number) != 18:
         raise _invalid("length", count=len(number))
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # ASCII only: str.isdigit() and int() also take other scripts' digits (٣, ३), which
+    # would register the same person a second time under another spelling.
+    if not _CANONICAL.fullmatch(number):
         raise _invalid("format")
     if number[:2] not in PROVINCE_CODES:
         raise _invalid("province", code=number[:2])

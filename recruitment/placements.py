@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from laborlink.access import acting_organization, require_role
 from laborlink.errors import Conflict, DomainError, NotFound
+from laborlink.history import attribute_services_to_actor
 from laborlink.models import Organization, User
 from recruitment.models import Absence, Flag, JobPosting, Placement, PlacementEvent
 
@@ -328,3 +329,6 @@ def flag_resolve(*, actor: User, flag: Flag | int, resolution: str) -> Flag:
     found.resolution = text[:300]
     found.save(update_fields=["resolved_at", "resolved_by", "resolution"])
     return found
+
+
+attribute_services_to_actor(globals())

@@ -34,11 +34,12 @@ def _bureau_of(user: User) -> Organization | None:
     return acting_organization(user, [Role.BUREAU_OFFICER, Role.API_CLIENT], Kind.BUREAU)
 
 
-def registry_scope(bureau: Organization) -> Q:
-    """Applicants a bureau registered: a provincial bureau's scope is its whole province."""
+def registry_scope(bureau: Organization, *, prefix: str = "") -> Q:
+    """Applicants a bureau registered: a provincial bureau's scope is its whole province.
+    `prefix` applies it through a relation (`"applicant__"` on matches)."""
     if bureau.level == Organization.Level.PROVINCE:
-        return Q(registering_bureau__province_id=bureau.province_id)
-    return Q(registering_bureau=bureau)
+        return Q(**{f"{prefix}registering_bureau__province_id": bureau.province_id})
+    return Q(**{f"{prefix}registering_bureau": bureau})
 
 
 # --- Postings -------------------------------------------------------------------------------
@@ -179,12 +180,13 @@ def whitelist_entries_visible_to(user: User) -> QuerySet[WhitelistEntry]:
     bureau = _bureau_of(user)
     if bureau is None:
         return qs.none()
-    own = Applicant.objects.filter(registry_scope(bureau)).values("pk")
     shared = Q(importing_province_id=bureau.province_id) & (
         Q(status=WhitelistEntry.Status.APPROVED)
         | Q(status=WhitelistEntry.Status.PENDING, countersign=WhitelistEntry.Countersign.RETURNED)
     )
-    return qs.filter(Q(applicant__in=own) | shared)
+    # A join on the applicant (selected anyway), not `applicant__in`: under OR, PostgreSQL
+    # would hash every applicant of the province for each page.
+    return qs.filter(registry_scope(bureau, prefix="applicant__") | shared)
 
 
 def applicants_for_review(
@@ -199,7 +201,26 @@ def applicants_for_review(
     decided = WhitelistEntry.objects.filter(
         settled, applicant_id=OuterRef("pk"), importing_province_id=province
     )
-    return applicants_registered_by(user).filter(~Exists(decided))
+    bureau = _bureau_of(user)
+    if bureau is None or user.role != Role.BUREAU_OFFICER:
+        return Applicant.objects.none()
+    # The registry scope (only bureaus register) as a list of bureau ids rather than a join on
+    # their province: PostgreSQL then knows how many applicants that is (its statistics of
+    # registering_bureau_id) and walks the (bureau, created_at) index for a page instead of
+    # sorting the whole queue (700 ms → 3 ms for 250,000 applicants; benchmarks/load).
+    if bureau.level == Organization.Level.PROVINCE:
+        bureaus = list(
+            Organization.objects.filter(
+                province_id=bureau.province_id, kind=Kind.BUREAU
+            ).values_list("pk", flat=True)
+        )
+    else:
+        bureaus = [bureau.pk]
+    return (
+        Applicant.objects.select_related("home_province", "registering_bureau")
+        .filter(registering_bureau_id__in=bureaus)
+        .filter(~Exists(decided))
+    )
 
 
 def whitelist_for_countersign(user: User) -> QuerySet[WhitelistEntry]:

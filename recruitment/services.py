@@ -14,10 +14,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from laborlink import personal_data
+from laborlink import audit, personal_data
 from laborlink.access import province_code_of, require_role
 from laborlink.errors import Conflict, DomainError, Forbidden, NotFound
-from laborlink.models import Organization, Province, User
+from laborlink.history import attribute_services_to_actor
+from laborlink.models import AuditEvent, Organization, Province, User
+from laborlink.outbox import outbox_enqueue
 from laborlink.selectors import cooperating_exporting_provinces, provinces_cooperate
 from recruitment.models import Applicant, JobPosting, PersonalDataReveal, WhitelistDecision
 from recruitment.models import WhitelistEntry as Entry
@@ -237,9 +239,13 @@ def posting_publish(*, actor: User, posting: JobPosting | int) -> JobPosting:
             field="target_provinces",
         )
     _resolve_targets(locked.employer, targets, on=today)
+    first_publication = locked.published_at is None
     locked.status = JobPosting.Status.OPEN
     locked.published_at = locked.published_at or timezone.now()
     locked.save(update_fields=["status", "published_at", "updated_at"])
+    if first_publication:
+        # The target provinces' bureaus hear of it in the background, committed with it.
+        outbox_enqueue(task="recruitment.notify_posting_published", args=[locked.pk])
     return locked
 
 
@@ -467,6 +473,13 @@ def applicant_reveal(*, actor: User, applicant: Applicant | int, field: str, rea
     if field not in PersonalDataReveal.Field.values:
         raise DomainError(_("Unknown field."), field="field")
     PersonalDataReveal.objects.create(applicant=found, field=field, actor=actor, reason=reason)
+    audit.record(
+        action=AuditEvent.Action.REVEAL,
+        actor=actor,
+        obj=found,
+        province=found.home_province_id,
+        detail={"field": field},
+    )
     if field == PersonalDataReveal.Field.NATIONAL_ID:
         return personal_data.decrypt(found.national_id_encrypted, context=NATIONAL_ID_CONTEXT)
     return personal_data.decrypt(found.phone_encrypted, context=PHONE_CONTEXT)
@@ -761,3 +774,6 @@ def whitelist_return(*, actor: User, entries: Iterable[int], reason: str) -> lis
     )
     _record(locked, WhitelistDecision.Action.RETURN, actor, reason)
     return locked
+
+
+attribute_services_to_actor(globals())

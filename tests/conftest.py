@@ -15,6 +15,9 @@ from django.core.cache import cache
 from laborlink.models import Organization, User
 from tests.factories import AgreementFactory, OrganizationFactory, UserFactory, province
 
+# Fails any test that puts a full ID number or mobile number in a log record or a URL.
+pytest_plugins = ["tests.leakcheck"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():

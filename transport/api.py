@@ -32,6 +32,8 @@ from rest_framework.response import Response
 
 from health.models import ArrivalCheck
 from health.services import arrival_check_notes, arrival_check_result
+from laborlink import audit
+from laborlink.filters import UtcIsoDateTimeFilter
 from laborlink.pagination import CursorPagination
 from recruitment import placements as placement_services
 from recruitment import selectors as recruitment_selectors
@@ -404,10 +406,10 @@ class TripFilter(filters.FilterSet):
     mode = filters.ChoiceFilter(choices=Trip.Mode.choices)
     origin_province = filters.CharFilter(field_name="origin_province_id")
     destination_province = filters.CharFilter(field_name="destination_province_id")
-    departure_after = filters.IsoDateTimeFilter(
+    departure_after = UtcIsoDateTimeFilter(
         field_name="departure_at", lookup_expr="gte", label=_("departing at or after")
     )
-    departure_before = filters.IsoDateTimeFilter(
+    departure_before = UtcIsoDateTimeFilter(
         field_name="departure_at", lookup_expr="lte", label=_("departing at or before")
     )
     managed = filters.BooleanFilter(
@@ -611,6 +613,7 @@ class TripViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         trip = self.get_object()
         context = self.get_serializer_context()
         bookings = self._bookings(trip).order_by("seat", "created_at", "id")
+        audit.record_export(request, what="transport.trip", fmt="json", object_id=trip.pk)
         return Response(
             {
                 "trip": TripSerializer(trip, context=context).data,

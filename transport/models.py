@@ -16,9 +16,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from laborlink.history import audited
 from laborlink.models import Organization, Province
 
 
+@audited("TripHistory")
 class Trip(models.Model):
     class Mode(models.TextChoices):
         BUS = "bus", _("Chartered bus")
@@ -106,6 +108,7 @@ class Trip(models.Model):
         return self.status in self.OPEN_STATUSES
 
 
+@audited("BookingHistory")
 class Booking(models.Model):
     class Status(models.TextChoices):
         WAITLISTED = "waitlisted", _("Waitlisted")

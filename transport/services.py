@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from laborlink.access import require_role
 from laborlink.errors import Conflict, DomainError, Forbidden, NotFound
+from laborlink.history import attribute_services_to_actor
 from laborlink.models import Organization, Province, User
 from laborlink.selectors import provinces_cooperate
 from recruitment.models import Flag, Placement
@@ -964,3 +965,6 @@ def flags_raise_unconfirmed_arrivals(*, now: datetime | None = None) -> int:
         )
         raised += flag is not None
     return raised
+
+
+attribute_services_to_actor(globals())

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from laborlink import audit
 from laborlink.access import acting_organization
 from laborlink.errors import DomainError
 from laborlink.views import form_add_domain_error, paginate
@@ -93,7 +94,14 @@ def applicant_export(request: HttpRequest) -> HttpResponse:
                 a.created_at,
             ]
 
-    if request.GET.get("format") == "xlsx":
+    fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    audit.record_export(
+        request,
+        what="recruitment.applicant",
+        fmt=fmt,
+        filters=sorted(key for key, value in request.GET.items() if value and key != "format"),
+    )
+    if fmt == "xlsx":
         return xlsx_response("applicants.xlsx", header, rows(), title=_("Applicants"))
     return csv_response("applicants.csv", header, rows())
 

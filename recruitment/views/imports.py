@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from laborlink import audit, outbox
 from laborlink.errors import DomainError
 from laborlink.models import Organization, User
 from laborlink.views import form_add_domain_error, paginate
@@ -111,11 +112,17 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def import_start(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _batch_or_404(request, pk)
     try:
-        imports.import_start(actor=request.user, batch=batch)
+        with outbox.deliveries() as delivery:
+            imports.import_start(actor=request.user, batch=batch)
     except DomainError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _("The import has started."))
+        if delivery.delayed:
+            messages.warning(
+                request, _("The import is recorded and will start when the task queue is back.")
+            )
+        else:
+            messages.success(request, _("The import has started."))
     return redirect("recruitment:import-detail", pk=batch.pk)
 
 
@@ -143,7 +150,11 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     header = [_("Row"), _("Name"), _("ID number"), _("Column"), _("Reason")]
     rows = imports.error_report_rows(batch)
     filename = f"import-{batch.pk}-errors"
-    if request.GET.get("format") == "xlsx":
+    fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    audit.record_export(
+        request, what="recruitment.importbatch", fmt=fmt, object_id=batch.pk, report="errors"
+    )
+    if fmt == "xlsx":
         return exports.xlsx_response(f"{filename}.xlsx", header, rows, title=_("Errors"))
     return exports.csv_response(f"{filename}.csv", header, rows)
 

@@ -17,6 +17,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from laborlink import outbox
 from laborlink.access import acting_organization
 from laborlink.errors import DomainError
 from laborlink.models import Organization, User
@@ -24,6 +25,7 @@ from laborlink.views import form_add_domain_error, paginate
 from recruitment import selectors, services
 from recruitment.forms.postings import PostingFilter, PostingForm
 from recruitment.models import JobPosting
+from recruitment.notices import NOTIFYING_DELAYED
 
 Status = JobPosting.Status
 EDITABLE = {Status.DRAFT, Status.OPEN, Status.PAUSED}
@@ -102,7 +104,7 @@ def posting_new(request: HttpRequest) -> HttpResponse:
             publish = "publish" in request.POST
             try:
                 # "Save and publish" does both or neither: a refused publication saves nothing.
-                with transaction.atomic():
+                with outbox.deliveries() as delivery, transaction.atomic():
                     posting = services.posting_create(actor=request.user, **form.service_values())
                     if publish:
                         posting = services.posting_publish(actor=request.user, posting=posting)
@@ -110,7 +112,9 @@ def posting_new(request: HttpRequest) -> HttpResponse:
                 form_add_domain_error(form, error)
                 status = error.status_code
             else:
-                if publish:
+                if publish and delivery.delayed:
+                    messages.warning(request, NOTIFYING_DELAYED)
+                elif publish:
                     messages.success(request, _("The posting is saved and published."))
                 else:
                     messages.success(request, _("The posting is saved as a draft."))
@@ -151,23 +155,35 @@ def posting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "recruitment/postings/form.html", context, status=status)
 
 
-def _transition(request: HttpRequest, pk: int, service, success_message) -> HttpResponse:
+def _transition(
+    request: HttpRequest, pk: int, service, success_message, delayed_message=None
+) -> HttpResponse:
     posting = _visible_posting(request, pk)
     try:
-        service(actor=request.user, posting=posting.pk)
+        with outbox.deliveries() as delivery:
+            service(actor=request.user, posting=posting.pk)
     except DomainError as error:
         if error.status_code == 404:
             raise Http404 from error
         messages.error(request, str(error.message))
     else:
-        messages.success(request, success_message)
+        if delivery.delayed and delayed_message:
+            messages.warning(request, delayed_message)  # the broker is down: work waits
+        else:
+            messages.success(request, success_message)
     return redirect("recruitment:posting-detail", pk=posting.pk)
 
 
 @require_POST
 @login_required
 def posting_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    return _transition(request, pk, services.posting_publish, _("The posting is published."))
+    return _transition(
+        request,
+        pk,
+        services.posting_publish,
+        _("The posting is published."),
+        delayed_message=NOTIFYING_DELAYED,
+    )
 
 
 @require_POST

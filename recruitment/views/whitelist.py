@@ -15,10 +15,13 @@ from laborlink.access import acting_organization
 from laborlink.errors import DomainError
 from laborlink.models import Province
 from laborlink.selectors import cooperating_importing_provinces
-from laborlink.views import paginate
+from laborlink.views import bounded_count, paginate
 from recruitment import selectors, services
 from recruitment.forms.whitelist import EntriesActionForm, EntryFilterForm, ReviewDecisionForm
 from recruitment.models import WhitelistEntry
+
+# A province's queue may hold hundreds of thousands of applicants: count up to this many.
+REVIEW_COUNT_LIMIT = 10_000
 
 
 def _require_bureau_officer(request: HttpRequest) -> str:
@@ -52,7 +55,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         if province
         else selectors.applicants_for_review(request.user, province="").none()
     )
-    page = paginate(request, queue, per_page=50)
+    page = paginate(request, queue, per_page=50, count_limit=REVIEW_COUNT_LIMIT)
     returned = {
         entry.applicant_id: entry
         for entry in WhitelistEntry.objects.filter(
@@ -95,9 +98,12 @@ def review_queue(request: HttpRequest) -> HttpResponse:
                     messages.error(request, error)
             status = 400
     without_consent = (
-        selectors.applicants_for_review(request.user, province=chosen)
-        .filter(consent_cross_province=False)
-        .count()
+        bounded_count(
+            selectors.applicants_for_review(request.user, province=chosen).filter(
+                consent_cross_province=False
+            ),
+            REVIEW_COUNT_LIMIT,
+        )
         if province
         else 0
     )
@@ -107,7 +113,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "returned": returned,
         "form": form,
-        "without_consent": without_consent,
+        "without_consent": min(without_consent, REVIEW_COUNT_LIMIT),
+        "without_consent_capped": without_consent > REVIEW_COUNT_LIMIT,
+        "count_limit": REVIEW_COUNT_LIMIT,
         "include_decided": include_decided,
     }
     return render(request, "recruitment/whitelist/review.html", context, status=status)

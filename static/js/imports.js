@@ -4,8 +4,7 @@
 (() => {
   const box = document.querySelector("[data-import-progress]");
   if (!box || box.dataset.running !== "1") return;
-  const bar = box.querySelector(".progress");
-  const fill = bar && bar.querySelector("span");
+  const bar = box.querySelector("progress");
   const label = box.querySelector("[data-progress-label]");
   const running = new Set(["queued", "importing"]);
 
@@ -18,8 +17,11 @@
       });
       if (response.ok) {
         const data = await response.json();
-        if (fill) fill.style.width = `${data.percent}%`;
-        if (bar) bar.setAttribute("aria-valuenow", String(data.percent));
+        if (bar) {
+          bar.value = data.percent;
+          bar.textContent = `${data.percent}%`;
+          bar.setAttribute("aria-valuenow", String(data.percent));
+        }
         if (label) label.textContent = data.label;
         if (!running.has(data.status)) {
           window.location.reload();

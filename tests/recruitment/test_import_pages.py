@@ -134,7 +134,9 @@ def test_clean_file_offers_the_import_and_starting_queues_it(
     from recruitment import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.import_batch, "apply_async", lambda *a, **k: sent.append(k))
+    monkeypatch.setattr(
+        tasks.import_batch, "apply_async", lambda *a, **k: sent.append(k["task_id"])
+    )
     batch = _batch(sichuan_officer, [row(), row()])
     detail = reverse("recruitment:import-detail", args=[batch.pk])
     html = officer_client.get(detail, headers={"Accept-Language": "en"}).content.decode()
@@ -144,7 +146,7 @@ def test_clean_file_offers_the_import_and_starting_queues_it(
         response = officer_client.post(reverse("recruitment:import-start", args=[batch.pk]))
     assert response.status_code == 302 and response["Location"] == detail
     batch.refresh_from_db()
-    assert batch.status == Status.QUEUED and sent == [{"task_id": batch.task_id}]
+    assert batch.status == Status.QUEUED and sent == [batch.task_id]
 
     html = officer_client.get(detail, headers={"Accept-Language": "en"}).content.decode()
     assert 'data-testid="import-progress"' in html

@@ -108,7 +108,7 @@ def test_list_shows_own_postings_with_fill_bar_and_badges(
     assert listed_titles(response) == {"医疗器械装配工"}
     assert "服装缝纫工" not in html
     assert 'class="progress"' in html
-    assert 'aria-valuenow="25"' in html and "width: 25%" in html
+    assert 'aria-valuenow="25"' in html and 'value="25"' in html
     assert "badge badge-critical" in html
     assert "badge badge-open" in html
     assert f'href="{detail_url(mine)}"' in html

@@ -159,3 +159,19 @@ def test_queue_and_countersign_query_counts_do_not_grow(
     after = [measure(sichuan_officer, f"{REVIEW}?province=33"), measure(sichuan_officer, DECIDED)]
     after.append(measure(zhejiang_officer, COUNTERSIGN))
     assert after == before
+
+
+def test_a_queue_longer_than_the_count_limit_is_not_counted_in_full(
+    client, sichuan_officer, queue, monkeypatch
+):
+    from recruitment.views import whitelist as pages
+
+    client.force_login(sichuan_officer)
+    full = client.get(f"{REVIEW}?province=33", HTTP_ACCEPT_LANGUAGE="en")
+    assert full.context["page_obj"].paginator.count == len(queue)
+    monkeypatch.setattr(pages, "REVIEW_COUNT_LIMIT", len(queue) - 1)
+    capped = client.get(f"{REVIEW}?province=33", HTTP_ACCEPT_LANGUAGE="en")
+    paginator = capped.context["page_obj"].paginator
+    assert (paginator.count, paginator.count_capped) == (len(queue) - 1, True)
+    assert len(capped.context["page_obj"].object_list) == len(queue) - 1
+    assert f"More than {len(queue) - 1} applicants await a decision" in capped.content.decode()

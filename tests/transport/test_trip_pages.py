@@ -511,15 +511,20 @@ def test_manifest_csv_and_xlsx_are_masked_and_formula_safe(
 def test_manifest_query_count_does_not_grow_with_bookings(
     zj_client, zhejiang_officer, trip, crew, django_assert_max_num_queries
 ):
+    def csv_lines() -> int:
+        response = zj_client.get(url("trip-manifest-csv", trip))
+        return len(b"".join(response.streaming_content).splitlines())
+
     book(zhejiang_officer, trip, crew(2))
     with django_assert_max_num_queries(15) as few:
         assert len(zj_client.get(url("trip-manifest", trip)).context["rows"]) == 2
+    with django_assert_max_num_queries(17) as few_csv:  # + the export's audit entry
+        assert csv_lines() == 3
     book(zhejiang_officer, trip, crew(10))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(zj_client.get(url("trip-manifest", trip)).context["rows"]) == 12
-    with django_assert_max_num_queries(len(few.captured_queries)):
-        response = zj_client.get(url("trip-manifest-csv", trip))
-        assert len(b"".join(response.streaming_content).splitlines()) == 13
+    with django_assert_max_num_queries(len(few_csv.captured_queries)):
+        assert csv_lines() == 13
 
 
 # --- Boarding --------------------------------------------------------------------------------

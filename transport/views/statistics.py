@@ -25,9 +25,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from laborlink import audit
 from laborlink.access import acting_organization
 from laborlink.models import Organization, User
-from recruitment.exports import XLSX_CONTENT_TYPE, attachment, sheet_title, spreadsheet_safe
+from recruitment.exports import XLSX_CONTENT_TYPE, attachment, sheet_title, xlsx_cell
 from transport import statistics
 from transport.models import Trip
 
@@ -484,15 +485,6 @@ def statistics_chart(request: HttpRequest, name: str) -> HttpResponse:
     return response
 
 
-def _xlsx_cell(value: Any) -> Any:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    value = spreadsheet_safe(value)
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
-
-
 def workbook_bytes(tables: Iterable[Table]) -> bytes:
     """One formula-safe sheet per figure: its title on the first row, then the table."""
     from openpyxl import Workbook
@@ -505,10 +497,10 @@ def workbook_bytes(tables: Iterable[Table]) -> bytes:
             name = sheet_title(f"{name[:27]} {len(used) + 1}")
         used.add(name)
         sheet = workbook.create_sheet(title=name)
-        sheet.append([_xlsx_cell(table.title)])
-        sheet.append([_xlsx_cell(cell) for cell in table.header])
+        sheet.append([xlsx_cell(table.title)])
+        sheet.append([xlsx_cell(cell) for cell in table.header])
         for row in table.rows:
-            sheet.append([_xlsx_cell(cell) for cell in row])
+            sheet.append([xlsx_cell(cell) for cell in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -520,6 +512,13 @@ def statistics_export(request: HttpRequest) -> HttpResponse:
     tables = _all_tables(request.user, period)
     logger.info(
         "statistics export by user %s for %s..%s", request.user.pk, period.start, period.end
+    )
+    audit.record_export(
+        request,
+        what="transport.statistics",
+        fmt="xlsx",
+        start=period.start.isoformat(),
+        end=period.end.isoformat(),
     )
     response = HttpResponse(workbook_bytes(tables), content_type=XLSX_CONTENT_TYPE)
     return attachment(response, f"statistics-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx")

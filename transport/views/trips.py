@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from laborlink import audit
 from laborlink.errors import DomainError
 from laborlink.models import User
 from laborlink.views import form_add_domain_error, paginate
@@ -565,6 +566,7 @@ def _manifest_download(request: HttpRequest, pk: int, kind: str) -> HttpResponse
         rows = [_manifest_row(b) for b in bookings]
         title = str(_("Manifest"))
     filename = f"manifest-{trip.pk}-{trip.departure_at:%Y%m%d}.{kind}"
+    audit.record_export(request, what="transport.trip", fmt=kind, object_id=trip.pk, rows=len(rows))
     if kind == "xlsx":
         return exports.xlsx_response(filename, header, rows, title=title)
     return exports.csv_response(filename, header, rows)
