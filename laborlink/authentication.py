@@ -29,8 +29,13 @@ class ProvinceClientAuthentication(OAuth2Authentication):
         if result is None:
             return None
         user, token = result
-        if user is None:
-            user = token.application.user if token.application_id else None
+        if user is None and token.application_id:
+            # the machine account and its bureau in one query (every request needs both)
+            user = (
+                User.objects.select_related("organization")
+                .filter(pk=token.application.user_id)
+                .first()
+            )
         if user is None or not user.is_active or user.role != User.Role.API_CLIENT:
             raise exceptions.AuthenticationFailed(
                 _("This client is not bound to a province's machine account.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -251,8 +252,8 @@ class MatchFilter(filters.FilterSet):
     def filter_latest(self, queryset, name, value):
         if not value:
             return queryset
-        run = selectors.latest_run()
-        return queryset.filter(run=run) if run else queryset.none()
+        # one query: the newest finished run is a subquery of the page's query
+        return queryset.filter(run_id=Subquery(selectors.latest_run_ids()[:1]))
 
 
 # What MatchSerializer reads (besides the match's own foreign keys).

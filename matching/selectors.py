@@ -36,6 +36,15 @@ def runs_visible_to(user: User) -> QuerySet[MatchRun]:
     return qs
 
 
+def latest_run_ids() -> QuerySet[MatchRun]:
+    """Ids of the finished runs, newest first (the first one's proposals are current)."""
+    return (
+        MatchRun.objects.filter(status__in=[MatchRun.Status.DONE])
+        .order_by("-finished_at", "-id")
+        .values("pk")
+    )
+
+
 def latest_run() -> MatchRun | None:
     """The newest finished run (its proposals are the current ones)."""
     return (

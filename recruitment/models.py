@@ -317,6 +317,12 @@ class Applicant(models.Model):
             models.Index(fields=["registering_bureau", "-created_at"], name="applicant_bureau"),
             models.Index(fields=["home_province"], name="applicant_home_province"),
             models.Index(fields=["phone_hash"], name="applicant_phone_hash"),
+            # the review queue's "N more have not consented" without scanning the registry
+            models.Index(
+                fields=["registering_bureau"],
+                condition=Q(consent_cross_province=False),
+                name="applicant_without_consent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,7 @@ from recruitment.forms.whitelist import EntriesActionForm, EntryFilterForm, Revi
 from recruitment.models import WhitelistEntry
 
 # A province's queue may hold hundreds of thousands of applicants: count up to this many.
-REVIEW_COUNT_LIMIT = 10_000
+REVIEW_COUNT_LIMIT = 1_000
 
 
 def _require_bureau_officer(request: HttpRequest) -> str:
