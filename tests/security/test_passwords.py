@@ -39,10 +39,14 @@ def test_demo_and_test_passwords_pass_the_rules():
 
 
 def test_the_message_is_translatable_and_clear():
-    with pytest.raises(ValidationError) as refused:
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         validate_password("onlylowercaseletters")
-    messages = " ".join(refused.value.messages)
-    assert "at least 3 of these four kinds of character" in messages
+    assert "at least 3 of these four kinds of character" in " ".join(refused.value.messages)
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as refused:
+        validate_password("onlylowercaseletters")
+    assert "至少包含以下四类字符中的 3 类" in " ".join(refused.value.messages)
 
 
 def test_password_change_page(client, hr_officer):
