@@ -45,6 +45,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from oauth2_provider import views as oauth2_views
 
+from laborlink.api import error_body, is_api_path
 from laborlink.models import User
 
 logger = logging.getLogger(__name__)
@@ -115,9 +116,8 @@ def lockout_response(
     if _is_token_request(request):
         body = {"error": "access_denied", "error_description": str(message)}
         return JsonResponse(body, status=429, headers=headers)
-    if request.path_info.startswith("/api/"):
-        body = {"error": {"code": "locked_out", "message": str(message)}}
-        return JsonResponse(body, status=429, headers=headers)
+    if is_api_path(request):
+        return JsonResponse(error_body("locked_out", message), status=429, headers=headers)
     response = render(
         request, "registration/locked_out.html", {"message": message, "minutes": minutes}
     )
@@ -247,9 +247,9 @@ class SecondFactorMiddleware:
             and not request.user.is_verified()
             and not request.path_info.startswith(_second_factor_exempt_paths())
         ):
-            if request.path_info.startswith("/api/"):
+            if is_api_path(request):
                 message = _("Enter the code from your authenticator app first.")
-                body = {"error": {"code": "second_factor_required", "message": str(message)}}
+                body = error_body("second_factor_required", message)
                 return JsonResponse(body, status=403)
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('otp-verify')}?{query}")

@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 # --- One error shape ------------------------------------------------------------------------
 
 
-def _error_body(code: str, message: Any, details: Any = None) -> dict[str, Any]:
+def error_body(code: str, message: Any, details: Any = None) -> dict[str, Any]:
+    """The one error shape of the API: {"error": {"code", "message", "details"?}}."""
     body: dict[str, Any] = {"error": {"code": code, "message": str(message)}}
     if details:
         body["error"]["details"] = details
@@ -41,7 +42,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         details = dict(exc.details)
         if exc.field:
             details.setdefault(exc.field, [str(exc.message)])
-        return Response(_error_body(exc.code, exc.message, details), status=exc.status_code)
+        return Response(error_body(exc.code, exc.message, details), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -61,11 +62,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        body = _error_body("invalid", _("The request contains invalid data."), details)
+        body = error_body("invalid", _("The request contains invalid data."), details)
     else:
         detail = exc.detail
         code = detail.code if hasattr(detail, "code") else exc.default_code
-        body = _error_body(str(code), detail)
+        body = error_body(str(code), detail)
     return Response(body, status=exc.status_code, headers=headers)
 
 
@@ -174,15 +175,15 @@ class MeView(APIView):
 # --- Django's own 400 and 404 under /api/ ---------------------------------------------------
 
 
-def _is_api_path(request: HttpRequest) -> bool:
+def is_api_path(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBase:
     """Django's 400 handler (a request Django itself refuses, before any API view): the one
     error shape under /api/, Django's page elsewhere."""
-    if _is_api_path(request):
-        body = _error_body("bad_request", _("The request could not be read."))
+    if is_api_path(request):
+        body = error_body("bad_request", _("The request could not be read."))
         return JsonResponse(body, status=400)
     return django_defaults.bad_request(request, exception)
 
@@ -190,8 +191,6 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBase:
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponseBase:
     """Django's 404 handler: a URL under /api/ that no route matches (an id with a slash or
     a dot, a misspelt path) answers in the one error shape, like the API's own 404s."""
-    if _is_api_path(request):
-        return JsonResponse(
-            _error_body("not_found", exceptions.NotFound.default_detail), status=404
-        )
+    if is_api_path(request):
+        return JsonResponse(error_body("not_found", exceptions.NotFound.default_detail), status=404)
     return django_defaults.page_not_found(request, exception)

@@ -4,56 +4,25 @@ workers in subprocesses, and helpers to wait for an outcome without fixed sleeps
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
-from django.db import connection
 
 from laborlink import cache as resilient_cache
 from laborlink.celery import app as celery_app
+from tests.celery_workers import ROOT, CeleryWorker, test_database_url, wait_for  # noqa: F401
 from tests.matching.conftest import market  # noqa: F401  (the small matching market)
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
-
-
-def wait_for(predicate, timeout: float, *, interval: float = 0.05, what: str = ""):
-    """Poll until `predicate()` is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def test_database_url(application_name: str = "") -> str:
-    db = connection.settings_dict
-    host = quote(str(db.get("HOST") or "127.0.0.1"), safe="")
-    user = quote(str(db.get("USER") or "postgres"), safe="")
-    password = f":{quote(str(db['PASSWORD']), safe='')}" if db.get("PASSWORD") else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    query = f"?application_name={application_name}" if application_name else ""
-    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}{query}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
 
 
 class RedisServer:
@@ -137,58 +106,17 @@ def _forget_connections() -> None:
     resilient_cache._down_until.clear()
 
 
-class Worker:
-    """`celery -A laborlink worker` in its own process group, on the test database."""
-
-    def __init__(self, name: str, redis_url: str) -> None:
-        env = {
-            **os.environ,
-            "DATABASE_URL": test_database_url(),
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
-            "CELERY_RESULT_BACKEND": redis_url,
-            "DJANGO_SETTINGS_MODULE": "laborlink.settings",
-        }
-        (ROOT / "var").mkdir(exist_ok=True)
-        self.log = open(ROOT / "var" / f"test-faults-worker-{name}.log", "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "laborlink",
-                "worker",
-                "--pool=solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                f"--hostname={name}@%h",
-                "--loglevel=INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.log.close()
-
-
 @pytest.fixture
 def start_worker(own_redis):
-    started: list[Worker] = []
+    started: list[CeleryWorker] = []
 
-    def start(name: str = "faults") -> Worker:
-        worker = Worker(name, own_redis.url)
+    def start(name: str = "faults") -> CeleryWorker:
+        worker = CeleryWorker(
+            name, redis_url=own_redis.url, pool="solo", log_name=f"test-faults-worker-{name}"
+        )
         started.append(worker)
         return worker
 
     yield start
     for worker in started:
-        worker.stop()
+        worker.kill()

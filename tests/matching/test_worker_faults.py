@@ -10,103 +10,33 @@ as a machine or container dying would.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from laborlink.models import SmsMessage
 from matching import services
 from matching.management.commands.benchmark_matching import SyntheticMarket
 from matching.models import Match, MatchRun
 from matching.offers import SMS_PURPOSE
+from tests.celery_workers import CeleryWorker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    host = quote(str(db.get("HOST") or "127.0.0.1"), safe="")
-    user = quote(str(db.get("USER") or "postgres"), safe="")
-    password = f":{quote(str(db['PASSWORD']), safe='')}" if db.get("PASSWORD") else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
-
-
-class Worker:
-    """A Celery worker in its own process group."""
-
-    def __init__(self, name: str, concurrency: int = 1) -> None:
-        env = {
-            **os.environ,
-            "DATABASE_URL": _test_database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
-            "DJANGO_SETTINGS_MODULE": "laborlink.settings",
-        }
-        self.log = open(ROOT / "var" / f"test-worker-{name}.log", "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "laborlink",
-                "worker",
-                "--pool=prefork",
-                f"--concurrency={concurrency}",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                f"--hostname={name}@%h",
-                "--loglevel=INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def signal(self, signum: int) -> None:
-        os.killpg(self.process.pid, signum)
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool children at once."""
-        if self.process.poll() is None:
-            self.signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.log.close()
-
-    def stop(self) -> None:
-        """Warm shutdown, as `docker stop` does."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # warm shutdown: running tasks finish
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.signal(signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self.log.close()
 
 
 @pytest.fixture
 def workers():
-    (ROOT / "var").mkdir(exist_ok=True)
-    started: list[Worker] = []
+    started: list[CeleryWorker] = []
 
-    def start(name: str, concurrency: int = 1) -> Worker:
-        worker = Worker(name, concurrency)
+    def start(name: str, concurrency: int = 1) -> CeleryWorker:
+        worker = CeleryWorker(
+            name,
+            redis_url=settings.CELERY_BROKER_URL,
+            result_backend=settings.CELERY_RESULT_BACKEND,
+            concurrency=concurrency,
+            log_name=f"test-worker-{name}",
+        )
         started.append(worker)
         return worker
 
@@ -122,16 +52,6 @@ def synthetic_market():
     market = SyntheticMarket(3000, 150, 20, seed=11)
     market.generate()
     return market
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.02, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def status_of(run_id: int) -> str:
