@@ -101,3 +101,43 @@ class ResilientRedisCache(RedisCache):
 
     def clear(self):
         return self._or("clear", False, super().clear)
+
+    def count_in_window(
+        self, key: str, previous_key: str, weight: float, limit: int, timeout: int
+    ) -> tuple[bool, int, int]:
+        """One hit of a sliding-window rate limit (`laborlink.throttling`), in one round trip
+        and atomically: allowed while `previous × weight + current` stays under `limit`;
+        an allowed hit is counted in `key`, which expires after `timeout` seconds. Answers
+        (allowed, current count, previous count); with Redis down, allowed (fail open)."""
+        return self._or(
+            "count_in_window",
+            (True, 0, 0),
+            self._count_in_window,
+            key,
+            previous_key,
+            weight,
+            limit,
+            timeout,
+        )
+
+    def _count_in_window(
+        self, key: str, previous_key: str, weight: float, limit: int, timeout: int
+    ) -> tuple[bool, int, int]:
+        keys = [self.make_and_validate_key(key), self.make_and_validate_key(previous_key)]
+        client = self._cache.get_client(keys[0], write=True)
+        allowed, current, previous = client.eval(
+            _WINDOW_SCRIPT, 2, *keys, repr(weight), limit, timeout
+        )
+        return bool(allowed), int(current), int(previous)
+
+
+_WINDOW_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if previous * tonumber(ARGV[1]) + current >= tonumber(ARGV[2]) then
+    return {0, current, previous}
+end
+current = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return {1, current, previous}
+"""

@@ -142,6 +142,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+# psycopg prepares a statement once it has run this often on a connection. Only the few hot
+# reads that bind on the server (laborlink.queries) are affected; Django's own cursors bind
+# on the client and are never prepared. 0 turns it off, behind a pooler that cannot keep
+# prepared statements (PgBouncer in transaction mode before 1.21).
+DATABASES["default"]["OPTIONS"].setdefault(
+    "prepare_threshold", env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
+)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
     "DATABASE_TEST_NAME", default=f"test_{DATABASES['default']['NAME']}"
 )
@@ -302,8 +309,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "laborlink.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "laborlink.throttling.AnonThrottle",
+        "laborlink.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
@@ -343,6 +350,7 @@ SPECTACULAR_SETTINGS = {
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": _("Read the data of the client's province")},
     "DEFAULT_SCOPES": ["read"],
+    "OAUTH2_VALIDATOR_CLASS": "laborlink.authentication.ProvinceOAuth2Validator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_TOKEN_SECONDS", default=3600),
     # Store only the SHA-256 checksum of issued tokens (RFC 9700), never the token.
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Subquery
+import orjson
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -18,6 +21,7 @@ from rest_framework.response import Response
 from laborlink import outbox
 from laborlink.filters import UtcIsoDateTimeFilter
 from laborlink.pagination import CursorPagination
+from laborlink.queries import prepared_values
 from matching import selectors, services
 from matching.models import Match, MatchRun
 
@@ -197,18 +201,29 @@ MATCH_ROW = (
 
 
 def match_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """MatchSerializer's output for rows of `MATCH_ROW` (and `contact_visible` for an
-    employer), without a model instance and a serializer field call per row and column:
-    about five times less CPU per page (README, section "Load test")."""
+    """MatchSerializer's output for rows of `MATCH_ROW` with `run_weights` (the run's weights
+    as JSON text) and, for an employer, `contact_visible`; without a model instance and a
+    serializer field call per row and column: about five times less CPU per page (README,
+    section "Load test")."""
     from matching.scoring import explainer
 
-    runs = MatchRun.objects.filter(pk__in={row["run_id"] for row in rows})
-    explain = {pk: explainer(weights) for pk, weights in runs.values_list("pk", "weights")}
+    explain = {}  # per run, from its weights (read with the rows as text: no query of its own)
+    for row in rows:
+        if row["run_id"] not in explain:
+            explain[row["run_id"]] = explainer(orjson.loads(row["run_weights"]))
     zone = timezone.get_current_timezone()
+    # A run writes all its matches with one timestamp, and answers come in bursts: a page
+    # holds few distinct times, each formatted once.
+    formatted: dict[datetime, str] = {}
 
     def when(value: datetime) -> str:  # as serializers.DateTimeField shows it
-        text = value.astimezone(zone).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
+        text = formatted.get(value)
+        if text is None:
+            text = value.astimezone(zone).isoformat()
+            if text.endswith("+00:00"):
+                text = text[:-6] + "Z"
+            formatted[value] = text
+        return text
 
     return [
         {
@@ -249,11 +264,20 @@ class MatchFilter(filters.FilterSet):
         model = Match
         fields = ["run", "posting", "applicant", "status"]
 
+    def get_form_class(self):
+        # The form's fields depend on nothing of the request (the choice filters read every
+        # run, posting, applicant): built once per process, not on every page.
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def filter_latest(self, queryset, name, value):
         if not value:
             return queryset
-        # one query: the newest finished run is a subquery of the page's query
-        return queryset.filter(run_id=Subquery(selectors.latest_run_ids()[:1]))
+        run_id = selectors.latest_run_id()
+        return queryset.none() if run_id is None else queryset.filter(run_id=run_id)
 
 
 # What MatchSerializer reads (besides the match's own foreign keys).
@@ -299,7 +323,7 @@ class MatchViewSet(viewsets.ReadOnlyModelViewSet):
             return Match.objects.none()
         user = self.request.user
         visible = selectors.with_contact_visibility(user, selectors.matches_visible_to(user))
-        # A page holds up to 1,000 matches: load only the related columns the serializer shows.
+        # One match: load only the related columns the serializer shows.
         return (
             visible.select_related(None)
             .select_related("run", "applicant", "posting__employer")
@@ -307,9 +331,18 @@ class MatchViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        columns = list(MATCH_ROW)
-        if "contact_visible" in queryset.query.annotations:
-            columns.append("contact_visible")
-        page = self.paginate_queryset(queryset.values(*columns))
+        user = request.user
+        rows = selectors.matches_visible_to(user, _match_rows().all())
+        # an employer's `contact_visible`, annotated after values(), comes with the rows
+        queryset = self.filter_queryset(selectors.with_contact_visibility(user, rows))
+        page = self.paginate_queryset(queryset)
         return self.get_paginated_response(match_rows(page))
+
+
+@functools.cache
+def _match_rows() -> QuerySet[Match]:
+    """The match list's rows (`MATCH_ROW`, and the run's weights as text: parsed once per page,
+    not once per row), read as a prepared statement. Built once per process: resolving the
+    joins of 18 columns was a twentieth of a page's time; each request works on a clone."""
+    weights = Cast("run__weights", output_field=TextField())
+    return prepared_values(Match.objects.all(), *MATCH_ROW, run_weights=weights)

@@ -216,13 +216,19 @@ def explainer(
 ) -> Callable[[Mapping[str, int]], list[str]]:
     """`explain` for many matches of one run: the weights are checked once."""
     known = validate_weights(weights)
+    # (part, value) → sentence, for this explainer's matches: a page of 200 repeats few
+    seen: dict[tuple[str, int], str] = {}
 
     def sentences(breakdown: Mapping[str, int]) -> list[str]:
-        return [
-            _sentence(part, int(breakdown[part]), known[part], language)
-            for part in PARTS
-            if part in breakdown
-        ]
+        out = []
+        for part in PARTS:
+            if part in breakdown:
+                key = (part, breakdown[part])
+                text = seen.get(key)
+                if text is None:
+                    text = seen[key] = _sentence(part, int(key[1]), known[part], language)
+                out.append(text)
+        return out
 
     return sentences
 

@@ -8,10 +8,14 @@ province's bureau sees.
 
 from __future__ import annotations
 
+import functools
+
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from laborlink.access import is_platform_admin
 from laborlink.models import Organization, User
+from laborlink.queries import prepared_cursor
 from matching.models import Match, MatchRun
 
 Role = User.Role
@@ -45,6 +49,30 @@ def latest_run_ids() -> QuerySet[MatchRun]:
     )
 
 
+def latest_run_id() -> int | None:
+    """The id of the newest finished run: the first of `latest_run_ids`, read with a
+    statement written once and prepared once per connection (the match list asks for it on
+    every page, and building and compiling the ORM's query cost more than reading it)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_latest_run_sql(), [MatchRun.Status.DONE.value])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+@functools.cache
+def _latest_run_sql() -> str:
+    quote = connection.ops.quote_name
+    pk = quote(MatchRun._meta.pk.column)
+    status, finished = (
+        quote(MatchRun._meta.get_field(f).column) for f in ("status", "finished_at")
+    )
+    # identifiers from the model's metadata, quoted; the status is the one parameter
+    return (
+        f"SELECT {pk} FROM {quote(MatchRun._meta.db_table)} WHERE {status} = %s"  # noqa: S608
+        f" ORDER BY {finished} DESC, {pk} DESC LIMIT 1"
+    )
+
+
 def latest_run() -> MatchRun | None:
     """The newest finished run (its proposals are the current ones)."""
     return (
@@ -54,15 +82,19 @@ def latest_run() -> MatchRun | None:
     )
 
 
-def matches_visible_to(user: User) -> QuerySet[Match]:
-    qs = Match.objects.select_related(
-        "run",
-        "applicant",
-        "posting",
-        "posting__employer",
-        "exporting_province",
-        "importing_province",
-    )
+def matches_visible_to(user: User, queryset: QuerySet[Match] | None = None) -> QuerySet[Match]:
+    """The matches `user` may read: of `queryset` if given (e.g. rows of chosen columns),
+    else with their run, applicant, posting and provinces."""
+    qs = queryset
+    if qs is None:
+        qs = Match.objects.select_related(
+            "run",
+            "applicant",
+            "posting",
+            "posting__employer",
+            "exporting_province",
+            "importing_province",
+        )
     if is_platform_admin(user):
         return qs
     org = _active_org(user)

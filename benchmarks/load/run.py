@@ -1,7 +1,7 @@
 """Run the load test: gunicorn with production settings, locust headless, figures, invariants.
 
     .venv/bin/python benchmarks/load/run.py [--users 60 --spawn-rate 10 --duration 60s]
-        [--workers 5] [--throughput-users 10 --throughput-duration 20s]
+        [--workers 5] [--throughput-users 10 --throughput-duration 15s --throughput-rounds 3]
 
 1. Checks the dataset (benchmarks/load/generate.py) and prints the machine (cores, RAM, load
    average before the run).
@@ -20,7 +20,8 @@
    then (the log-in burst is not steady traffic; its failures and times are reported apart:
    the locustfile records every failure of the whole run).
 5. Phase "throughput": the match-results page alone, then the raw page alone, each with
-   --throughput-users users and no think time; compares the requests per second.
+   --throughput-users users and no think time, alternating for --throughput-rounds rounds;
+   compares the mean requests per second.
 6. Checks the invariants in SQL, prints the table, writes var/load/results-<time>.json,
    stops both gunicorns.
 """
@@ -106,7 +107,8 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads (gthread)")
     parser.add_argument("--throughput-users", type=int, default=10)
-    parser.add_argument("--throughput-duration", default="15s", help="each of 2 rounds")
+    parser.add_argument("--throughput-duration", default="15s", help="each round of each page")
+    parser.add_argument("--throughput-rounds", type=int, default=3)
     parser.add_argument("--skip-mix", action="store_true")
     parser.add_argument(
         "--without-review-page",
@@ -167,13 +169,17 @@ def main() -> None:
                 options, locust_env, run_dir, "mix", MIX, options.users, options.duration
             )
         if not options.skip_throughput:
-            # api, raw, api, raw: the machine's other load changes during a run; the ratio
-            # uses the requests and seconds of both rounds
-            for round_ in (1, 2):
+            # First a round of each that is not counted: fresh workers load translations,
+            # URL patterns and connections (and prepare their statements) on first use.
+            # Then api, raw, api, raw …: the machine's other load changes during a run; the
+            # ratio is that of the mean rates over all rounds.
+            for round_ in range(0, options.throughput_rounds + 1):
                 for name, cls in (("throughput-api", "ApiClient"), ("throughput-raw", "RawClient")):
                     refill()
-                    print(f"\nphase {name} (round {round_}): {options.throughput_users} users, "
-                          f"no think time, {options.throughput_duration}", flush=True)  # fmt: skip
+                    duration = options.throughput_duration if round_ else "10s"
+                    print(f"\nphase {name} (round {round_ or 'warm-up'}): "
+                          f"{options.throughput_users} users, no think time, {duration}",
+                          flush=True)  # fmt: skip
                     results[f"{name}-{round_}"] = run_locust(
                         options,
                         {**locust_env, "LOAD_CLOSED_LOOP": "1"},
@@ -181,7 +187,7 @@ def main() -> None:
                         f"{name}-{round_}",
                         [cls],
                         options.throughput_users,
-                        options.throughput_duration,
+                        duration,
                     )
     finally:
         for process in processes:
@@ -455,13 +461,11 @@ def check_invariants(db) -> dict[str, int]:
 
 def report(results: dict) -> None:
     line = f"{'endpoint':<42} {'req':>7} {'fail':>5} {'rps':>7} {'p50':>6} {'p95':>6} {'p99':>6}"
-    for phase in (
-        "mix",
-        "throughput-api-1",
-        "throughput-raw-1",
-        "throughput-api-2",
-        "throughput-raw-2",
-    ):
+    rounds = results["options"].get("throughput_rounds", 2)
+    phases = ["mix"] + [
+        f"throughput-{kind}-{n}" for n in range(1, rounds + 1) for kind in ("api", "raw")
+    ]
+    for phase in phases:
         if phase not in results:
             continue
         print(f"\n[{phase}] (ms; measured from the moment every user had logged in)")
@@ -489,15 +493,18 @@ def report(results: dict) -> None:
                 print("  NOT MEASURED: not every user logged in before the time cap")
 
     def mean_rps(kind: str, name: str) -> float | None:
-        rounds = [results.get(f"throughput-{kind}-{n}", {}).get("endpoints", {}) for n in (1, 2)]
-        rates = [r[name]["rps"] for r in rounds if name in r]
+        each = [
+            results.get(f"throughput-{kind}-{n}", {}).get("endpoints", {})
+            for n in range(1, rounds + 1)
+        ]
+        rates = [r[name]["rps"] for r in each if name in r]
         return sum(rates) / len(rates) if rates else None
 
     api, raw = mean_rps("api", MATCH_NAME), mean_rps("raw", RAW_NAME)
     if api and raw:
         ratio = api / raw
         results["match_vs_raw"] = {"match_rps": api, "raw_rps": raw, "ratio": round(ratio, 3)}
-        print(f"\nmatch results {api:.1f} rps vs raw {raw:.1f} rps (mean of 2 rounds): "
+        print(f"\nmatch results {api:.1f} rps vs raw {raw:.1f} rps (mean of {rounds} rounds): "
               f"ratio {ratio:.2f} (target ≥ 0.50)")  # fmt: skip
     mix = results.get("mix", {}).get("endpoints", {}).get("mix (all requests)")
     if mix:

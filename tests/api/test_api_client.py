@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from oauth2_provider.models import AccessToken
 from rest_framework.test import APIClient
 
+from laborlink import authentication
+from laborlink.authentication import ProvinceOAuth2Validator
+from laborlink.models import User
 from laborlink.services import api_client_create
 
 SECRET = "a-very-long-client-secret-for-tests-0123456789"
@@ -96,3 +103,79 @@ def test_unknown_bearer_token_is_refused_in_the_one_error_shape(db):
     assert response.status_code == 401
     assert set(response.json()) == {"error"}
     assert response.json()["error"]["code"] in {"authentication_failed", "not_authenticated"}
+
+
+def _bearer(sichuan_client) -> APIClient:
+    application, secret = sichuan_client
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {_token(application.client_id, secret)}")
+    return api
+
+
+def test_a_bearer_token_is_checked_in_one_query_with_its_account_and_bureau(sichuan_client):
+    api = _bearer(sichuan_client)
+    with CaptureQueriesContext(connection) as queries:
+        me = api.get("/api/v1/me/")
+    assert me.status_code == 200
+    assert me.json()["organization"]["province"] == "51"
+    token_queries = [q["sql"] for q in queries if "oauth2_provider_accesstoken" in q["sql"]]
+    assert len(token_queries) == 1
+    assert '"laborlink_organization"' in token_queries[0]
+    # no second look-up of the machine account or its bureau
+    assert not [q for q in queries if q["sql"].startswith('SELECT "laborlink_user"')]
+
+
+def test_an_expired_token_is_refused(sichuan_client):
+    api = _bearer(sichuan_client)
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] in {"authentication_failed", "not_authenticated"}
+
+
+def test_a_revoked_token_is_refused_at_once(sichuan_client):
+    api = _bearer(sichuan_client)
+    assert api.get("/api/v1/me/").status_code == 200
+    AccessToken.objects.all().delete()
+    assert api.get("/api/v1/me/").status_code == 401
+
+
+def test_a_token_of_a_deactivated_machine_account_is_refused(sichuan_client):
+    application, _secret = sichuan_client
+    api = _bearer(sichuan_client)
+    User.objects.filter(pk=application.user_id).update(is_active=False)
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_the_token_row_becomes_the_instances_the_orm_builds(sichuan_client):
+    application, secret = sichuan_client
+    raw = _token(application.client_id, secret)
+    loaded = ProvinceOAuth2Validator()._load_access_token(raw)
+    orm = AccessToken.objects.select_related("application__user__organization").get()
+    assert (loaded.pk, loaded.expires, loaded.scope, loaded.resource, loaded.user_id) == (
+        orm.pk,
+        orm.expires,
+        orm.scope,
+        orm.resource,
+        orm.user_id,
+    )
+    assert loaded.is_valid(["read"])
+    machine, bureau = loaded.application.user, loaded.application.user.organization
+    for field in User._meta.concrete_fields:
+        assert getattr(machine, field.attname) == getattr(orm.application.user, field.attname)
+    for field in type(bureau)._meta.concrete_fields:
+        assert getattr(bureau, field.attname) == getattr(
+            orm.application.user.organization, field.attname
+        )
+    # what the statement does not read is loaded when asked for, not wrong
+    assert loaded.application.client_id == application.client_id
+    assert ProvinceOAuth2Validator()._load_access_token("not-a-token") is None
+
+
+def test_without_the_statement_the_orm_query_checks_the_token(sichuan_client, monkeypatch):
+    monkeypatch.setattr(authentication, "_token_statement", lambda: None)
+    me = _bearer(sichuan_client).get("/api/v1/me/")
+    assert me.status_code == 200
+    assert me.json()["organization"]["province"] == "51"

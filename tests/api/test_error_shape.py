@@ -48,7 +48,7 @@ def test_validation_errors_carry_field_details(sichuan_officer):
 
 @pytest.mark.django_db
 def test_throttling_answers_429_with_retry_after(settings, sichuan_officer):
-    from rest_framework.throttling import UserRateThrottle
+    from laborlink.throttling import UserThrottle as UserRateThrottle
 
     original = UserRateThrottle.THROTTLE_RATES
     UserRateThrottle.THROTTLE_RATES = {**original, "user": "3/min"}

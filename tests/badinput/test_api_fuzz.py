@@ -33,9 +33,10 @@ from django.utils.crypto import get_random_string
 from hypothesis import HealthCheck, Phase, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from laborlink.services import api_client_create
+from laborlink.throttling import AnonThrottle as AnonRateThrottle
+from laborlink.throttling import UserThrottle as UserRateThrottle
 from tests.api.test_api_client import SECRET, _token
 from tests.leakcheck import find_personal_data
 

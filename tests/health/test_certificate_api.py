@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework.throttling import AnonRateThrottle
 
 from health import services, tokens
 from health.models import HealthCertificate, VerificationLog
 from laborlink.services import api_client_create
+from laborlink.throttling import AnonThrottle as AnonRateThrottle
 from tests.api.masked_client import api_as
 from tests.factories import make_applicant
 
