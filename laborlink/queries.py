@@ -7,7 +7,8 @@ page by other provinces' systems) `PreparedValuesIterable` runs the very query t
 but on a psycopg cursor that binds on the server: psycopg prepares a statement it has run five
 times on a connection (`prepare_threshold`), so PostgreSQL plans it once per connection, and
 rows are parsed by psycopg's compiled loaders (timestamps; JSON with orjson).
-`server_binding` does the first for any read in its block (the API's bearer-token look-up).
+`prepared_cursor` serves statements written by hand the same way (the API's bearer-token
+look-up, the latest run's id).
 
 It goes through Django's cursor wrapper: query logging, execute wrappers (the audit context)
 and the connection's transaction state are as for any other query. Only for `values()` rows
@@ -33,25 +34,6 @@ from psycopg.pq import Format
 from psycopg.types.json import set_json_loads
 
 _TIMESTAMPTZ = pg_types["timestamptz"].oid
-
-
-@contextmanager
-def server_binding(using: str = "default") -> Iterator[None]:
-    """Queries run in this block bind their parameters on the server, so that psycopg
-    prepares those run often (with Django's own loaders and converters, as for any query).
-
-    Only for reads: django-pghistory prefixes a write with its audit context as a second
-    statement, which a prepared statement cannot hold."""
-    connection = connections[using]
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    raw = connection.connection
-    previous = raw.cursor_factory
-    raw.cursor_factory = ServerBindingCursor
-    try:
-        yield
-    finally:
-        raw.cursor_factory = previous
 
 
 @contextmanager

@@ -47,6 +47,8 @@ class SlidingWindowMixin:
     def wait(self) -> float | None:
         """Whole seconds until a request would pass again, if none is made meanwhile (the
         used share must drop below the limit: strictly after the moment computed)."""
+        if not hasattr(self, "current"):  # counted by DRF's own history (no Redis cache)
+            return super().wait()
         duration, limit = self.duration, self.num_requests
         current, previous, into = self.current, self.previous, self.into
         if current < limit and previous:

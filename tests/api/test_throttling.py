@@ -100,3 +100,18 @@ def test_each_caller_has_its_own_count(sichuan_officer, zhejiang_officer):
         request.user = user
         results[user.username] = [PerUser().allow_request(request, None) for _ in range(3)]
     assert list(results.values()) == [[True, True, False], [True, True, False]]
+
+
+def test_with_a_cache_without_the_script_drf_counts_as_before(monkeypatch):
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from laborlink import throttling
+
+    local = LocMemCache("throttle-test", {})
+    monkeypatch.setattr(throttling, "cache", local)
+    monkeypatch.setattr(TenPerMinute, "cache", local)
+    clock = Clock(29_000_003 * 60 + 1)
+    assert _hits(clock, 11) == [True] * 10 + [False]
+    throttle = TenPerMinute(clock)
+    assert throttle.allow_request(None, None) is False
+    assert 0 < throttle.wait() <= 60

@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.test.utils import CaptureQueriesContext
 
 from laborlink.models import AuditEvent, User
-from laborlink.queries import PreparedValuesIterable, prepared_values, server_binding
+from laborlink.queries import PreparedValuesIterable, prepared_values
 
 pytestmark = pytest.mark.django_db
 
@@ -106,24 +106,3 @@ def test_postgresql_plans_the_statement_once_per_connection(events):
         assert {row["id"] for row in rows} == {e.pk for e in events if e.pk >= event.pk}
     # psycopg prepared the statement after its fifth execution; the later ones reused it
     assert _prepared_count("laborlink_auditevent") == before + 1
-
-
-def test_reads_in_a_server_binding_block_are_prepared_and_unchanged(events, sichuan_officer):
-    def lookup(pk):
-        return AuditEvent.objects.select_related("actor__organization").filter(pk=pk).first()
-
-    expected = [lookup(event.pk) for event in events]
-    before = _prepared_count("laborlink_auditevent")
-    with server_binding():
-        got = [lookup(event.pk) for event in events]
-    assert _prepared_count("laborlink_auditevent") == before + 1
-    assert [(e.pk, e.at, e.detail, e.provinces) for e in got] == [
-        (e.pk, e.at, e.detail, e.provinces) for e in expected
-    ]
-    # the related rows came with the same query, converted as usual
-    assert got[0].actor == sichuan_officer
-    assert got[0].actor.organization.province_id == "51"
-    # and the connection binds on the client again afterwards
-    with CaptureQueriesContext(connection) as queries:
-        lookup(events[0].pk)
-    assert str(events[0].pk) in queries[0]["sql"]
