@@ -40,17 +40,8 @@ def runs_visible_to(user: User) -> QuerySet[MatchRun]:
     return qs
 
 
-def latest_run_ids() -> QuerySet[MatchRun]:
-    """Ids of the finished runs, newest first (the first one's proposals are current)."""
-    return (
-        MatchRun.objects.filter(status__in=[MatchRun.Status.DONE])
-        .order_by("-finished_at", "-id")
-        .values("pk")
-    )
-
-
 def latest_run_id() -> int | None:
-    """The id of the newest finished run: the first of `latest_run_ids`, read with a
+    """The id of the newest finished run (`latest_run`'s), read with a
     statement written once and prepared once per connection (the match list asks for it on
     every page, and building and compiling the ORM's query cost more than reading it)."""
     with prepared_cursor() as cursor:
