@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 
 from laborlink.access import is_platform_admin
@@ -40,37 +39,30 @@ def runs_visible_to(user: User) -> QuerySet[MatchRun]:
     return qs
 
 
+def _newest_finished_runs() -> QuerySet[MatchRun]:
+    """Finished runs, newest first: the first one's proposals are the current ones."""
+    return MatchRun.objects.filter(status=MatchRun.Status.DONE).order_by("-finished_at", "-id")
+
+
+def latest_run() -> MatchRun | None:
+    """The newest finished run (its proposals are the current ones)."""
+    return _newest_finished_runs().first()
+
+
 def latest_run_id() -> int | None:
-    """The id of the newest finished run (`latest_run`'s), read with a
-    statement written once and prepared once per connection (the match list asks for it on
-    every page, and building and compiling the ORM's query cost more than reading it)."""
+    """`latest_run`'s id, by the same query compiled once per process and prepared once per
+    connection (the match list asks for it on every page, and building and compiling the
+    query cost more than reading it)."""
+    sql, params = _latest_run_id_statement()
     with prepared_cursor() as cursor:
-        cursor.execute(_latest_run_sql(), [MatchRun.Status.DONE.value])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
 
 
 @functools.cache
-def _latest_run_sql() -> str:
-    quote = connection.ops.quote_name
-    pk = quote(MatchRun._meta.pk.column)
-    status, finished = (
-        quote(MatchRun._meta.get_field(f).column) for f in ("status", "finished_at")
-    )
-    # identifiers from the model's metadata, quoted; the status is the one parameter
-    return (
-        f"SELECT {pk} FROM {quote(MatchRun._meta.db_table)} WHERE {status} = %s"  # noqa: S608
-        f" ORDER BY {finished} DESC, {pk} DESC LIMIT 1"
-    )
-
-
-def latest_run() -> MatchRun | None:
-    """The newest finished run (its proposals are the current ones)."""
-    return (
-        MatchRun.objects.filter(status__in=[MatchRun.Status.DONE])
-        .order_by("-finished_at", "-id")
-        .first()
-    )
+def _latest_run_id_statement() -> tuple[str, tuple]:
+    return _newest_finished_runs().values_list("pk", flat=True)[:1].query.sql_with_params()
 
 
 def matches_visible_to(user: User, queryset: QuerySet[Match] | None = None) -> QuerySet[Match]:

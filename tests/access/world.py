@@ -11,7 +11,6 @@ with bookings, an arrival check, a flag and an import batch.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -34,6 +33,7 @@ from recruitment import imports
 from recruitment.models import Applicant, Flag, ImportBatch, JobPosting, Placement, WhitelistEntry
 from recruitment.placements import placement_created
 from recruitment.services import whitelist_approve, whitelist_countersign
+from tests.api.test_api_client import _token
 from tests.factories import (
     AgreementFactory,
     OrganizationFactory,
@@ -185,18 +185,6 @@ class Side:
         return [v for v in values if v]
 
 
-def _token(application, secret: str) -> str:
-    basic = base64.b64encode(f"{application.client_id}:{secret}".encode()).decode()
-    response = APIClient().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        format="multipart",
-        HTTP_AUTHORIZATION=f"Basic {basic}",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
-
-
 def _accept(applicant: Applicant, posting: JobPosting) -> Placement:
     placement = Placement.objects.create(
         applicant=applicant, posting=posting, status=Placement.Status.ACCEPTED
@@ -265,7 +253,7 @@ def build_side(spec: SideSpec, serial: int) -> Side:
             actor=None, bureau=orgs[bureau], name=f"{spec.key}{role}系统", client_secret=secret
         )
         u[f"{role}_api_client"] = machine
-        side.api_tokens[f"{role}_api_client"] = _token(application, secret)
+        side.api_tokens[f"{role}_api_client"] = _token(application.client_id, secret)
 
     side.agreement = AgreementFactory(
         title=f"{imp.name_zh}{exp.name_zh}劳务协作协议{spec.key}",
